@@ -1,0 +1,23 @@
+/** Fiscal attributes of one 54-FZ receipt, whichever route fiscalized it. Times are ISO 8601 UTC. */
+export interface FiscalAttributes {
+  /** Where it came from: the terminal's own fiscal drive, a cloud register, or 1C:Retail. */
+  source: 'terminal' | 'atol' | 'ferma' | '1c';
+  /** ФН number (tag 1041). */
+  fnNumber: string;
+  /** Fiscal document number (tag 1040). */
+  fiscalDocumentNumber: string;
+  /** Fiscal sign ФПД (tag 1077). */
+  fiscalSign: string;
+  /** Receipt date and time (tag 1012), ISO 8601 UTC. */
+  receiptDateTime: string;
+  /** Receipt number within the shift (tag 1042). */
+  receiptNumber?: string;
+  /** Shift number (tag 1038). */
+  shiftNumber?: string;
+  /** ККТ registration number (tag 1037). */
+  registrationNumber?: string;
+  /** Link to the receipt at the OFD, when known. */
+  ofdUrl?: string;
+  /** Total of the fiscal receipt, in kopecks (tag 1020), when known. */
+  total?: number;
+}
