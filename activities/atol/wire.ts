@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { ATOL_VAT_TAGS } from '../../domain/vat';
+
+/** ATOL Online v5 wire format (FFD 1.2), as EXTERNAL-APIS.md §4 describes it. Money in rubles, ≤2 decimals. */
+
+export const ATOL_SNO = ['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent'] as const;
+export type AtolSno = (typeof ATOL_SNO)[number];
+
+export const ATOL_PAYMENT_METHODS = [
+  'full_payment', 'full_prepayment', 'prepayment', 'advance', 'partial_payment', 'credit', 'credit_payment',
+] as const;
+
+/** v5 `measure` (tag 2108). */
+export const AtolMeasure = { piece: 0, gram: 10, kilogram: 11, meter: 22, squareMeter: 32, milliliter: 40, liter: 41, cubicMeter: 42, hour: 71, other: 255 } as const;
+
+/** v5 `payment_object` (tag 1212), the ones we send. */
+export const AtolPaymentObject = { goods: 1, exciseGoods: 2, service: 4, markedGoods: 33 } as const;
+
+/** `payments[].type` (tags 1031, 1081, 1215, 1216, 1217). */
+export const AtolPaymentType = { cash: 0, electronic: 1, prepaymentOffset: 2, credit: 3, other: 4 } as const;
+
+export const atolOperationSchema = z.enum(['sell', 'sell_refund']);
+export type AtolOperation = z.infer<typeof atolOperationSchema>;
+
+const money = z.number().finite();
+
+export const atolItemSchema = z.object({
+  name: z.string().min(1).max(128),
+  price: money.nonnegative(),
+  quantity: z.number().positive(),
+  sum: money.nonnegative(),
+  measure: z.number().int(),
+  payment_method: z.enum(ATOL_PAYMENT_METHODS),
+  payment_object: z.number().int(),
+  vat: z.object({ type: z.enum(ATOL_VAT_TAGS), sum: money.optional() }),
+});
+export type AtolItem = z.infer<typeof atolItemSchema>;
+
+export const atolReceiptRequestSchema = z.object({
+  external_id: z.string().min(1).max(128),
+  timestamp: z.string(),
+  service: z.object({ callback_url: z.string().max(256) }).optional(),
+  receipt: z.object({
+    client: z.object({ email: z.string().max(64).optional(), phone: z.string().max(64).optional() }),
+    company: z.object({
+      email: z.string().max(64),
+      sno: z.enum(ATOL_SNO),
+      inn: z.string(),
+      payment_address: z.string().max(256),
+    }),
+    items: z.array(atolItemSchema).min(1).max(100),
+    payments: z.array(z.object({ type: z.number().int().min(0).max(4), sum: money.nonnegative() })).min(1).max(10),
+    vats: z.array(z.object({ type: z.enum(ATOL_VAT_TAGS), sum: money })).optional(),
+    total: money.nonnegative(),
+  }),
+});
+/** Body of `POST /possystem/v5/{group}/sell | sell_refund`. */
+export type AtolReceiptRequest = z.infer<typeof atolReceiptRequestSchema>;
+
+export const atolErrorSchema = z.looseObject({
+  error_id: z.string().optional(),
+  code: z.number().int(),
+  text: z.string().optional(),
+  type: z.string().optional(),
+});
+export type AtolWireError = z.infer<typeof atolErrorSchema>;
+
+export const atolTokenResponseSchema = z.looseObject({
+  error: atolErrorSchema.nullish(),
+  token: z.string().nullish(),
+  timestamp: z.string().optional(),
+});
+
+export const atolRegistrationResponseSchema = z.looseObject({
+  uuid: z.string().nullish(),
+  status: z.string().nullish(),
+  error: atolErrorSchema.nullish(),
+  timestamp: z.string().optional(),
+});
+
+const idLike = z.union([z.string(), z.number()]);
+
+export const atolReportPayloadSchema = z.looseObject({
+  fiscal_receipt_number: idLike,
+  shift_number: idLike,
+  receipt_datetime: z.string(),
+  total: z.number(),
+  fn_number: idLike,
+  ecr_registration_number: idLike,
+  fiscal_document_number: idLike,
+  fiscal_document_attribute: idLike,
+  fns_site: z.string().optional(),
+  ofd_inn: z.string().optional(),
+  ofd_receipt_url: z.string().nullish(),
+});
+
+export const atolReportResponseSchema = z.looseObject({
+  uuid: z.string().nullish(),
+  status: z.string().nullish(),
+  error: atolErrorSchema.nullish(),
+  payload: atolReportPayloadSchema.nullish(),
+  timestamp: z.string().optional(),
+  external_id: z.string().nullish(),
+});
+export type AtolReportResponse = z.infer<typeof atolReportResponseSchema>;

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { rublesToKopecks } from '../../domain/money';
+import type { TerminalPayment } from '../../domain/payment';
+
+const money = z.union([z.number(), z.string()]);
+
+/** The receipt webhook Evotor's cloud POSTs to us (camelCase; EXTERNAL-APIS.md §2). */
+export const EvotorReceiptWebhookSchema = z.object({
+  id: z.string().min(1),
+  timestamp: z.number().optional(),
+  userId: z.string().optional(),
+  type: z.string().optional(),
+  version: z.union([z.number(), z.string()]).optional(),
+  data: z.object({
+    id: z.string().min(1),
+    deviceId: z.string().min(1),
+    storeId: z.string().min(1),
+    dateTime: z.string().min(1),
+    type: z.string().min(1),
+    shiftId: z.string().optional(),
+    employeeId: z.string().optional(),
+    paymentSource: z.string().optional(),
+    items: z
+      .array(
+        z.object({
+          id: z.string().optional(),
+          name: z.string(),
+          itemType: z.string().optional(),
+          measureName: z.string().optional(),
+          quantity: z.union([z.number(), z.string()]),
+          price: money,
+          costPrice: money.optional(),
+          sumPrice: money.optional(),
+          tax: money.optional(),
+          taxPercent: money.optional(),
+          discount: money.optional(),
+        }),
+      )
+      .default([]),
+    totalTax: money.optional(),
+    totalDiscount: money.optional(),
+    totalAmount: money,
+    extras: z.record(z.string(), z.unknown()).nullish(),
+  }),
+});
+
+export type EvotorReceiptWebhook = z.infer<typeof EvotorReceiptWebhookSchema>;
+
+/** The keys in `extras` that our terminal app fills when it rings an order. */
+export function orderIdFromExtras(extras: Record<string, unknown> | null | undefined): { orderId?: string; accountNumber?: string } {
+  if (!extras) return {};
+  const pick = (k: string) => (typeof extras[k] === 'string' || typeof extras[k] === 'number' ? String(extras[k]) : undefined);
+  return { orderId: pick('bitrixOrderId'), accountNumber: pick('accountNumber') };
+}
+
+function toUtcIso(dateTime: string): string {
+  const d = new Date(dateTime);
+  if (Number.isNaN(d.getTime())) throw new RangeError(`data.dateTime: not a date: ${JSON.stringify(dateTime)}`);
+  return d.toISOString();
+}
+
+export function terminalPaymentFromWebhook(event: EvotorReceiptWebhook): TerminalPayment {
+  const { orderId, accountNumber } = orderIdFromExtras(event.data.extras);
+  return {
+    receiptId: event.data.id,
+    terminalKind: 'evotor',
+    terminalStoreId: event.data.storeId,
+    deviceId: event.data.deviceId,
+    amount: rublesToKopecks(event.data.totalAmount, 'data.totalAmount'),
+    currency: 'RUB',
+    paidAt: toUtcIso(event.data.dateTime),
+    paymentSource: event.data.paymentSource ?? 'OTHER',
+    orderId,
+    accountNumber,
+  };
+}

@@ -1,0 +1,21 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Constant-time comparison of two secrets of any length (hashing first hides the length too). */
+export function secretsEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+export type BearerCheck = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' };
+
+/** Checks `Authorization: Bearer <token>` against the configured token(s). */
+export function checkBearer(header: string | undefined, expected: readonly string[]): BearerCheck {
+  if (!header) return { ok: false, reason: 'missing' };
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return { ok: false, reason: 'malformed' };
+  // Compare against every configured token so that timing does not tell which one matched.
+  let ok = false;
+  for (const token of expected) ok = secretsEqual(m[1], token) || ok;
+  return ok ? { ok: true } : { ok: false, reason: 'mismatch' };
+}

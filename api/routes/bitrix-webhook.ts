@@ -1,0 +1,60 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import type { Client } from '@temporalio/client';
+import { orderEventsWorkflowId, TASK_QUEUES } from '../../domain/payment';
+import type { Logger } from '../../lib/logger';
+import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../../workflows/order-events';
+import { secretsEqual } from '../auth';
+import { fieldErrors, sendError } from '../errors';
+
+/** Bitrix events arrive form-encoded with bracket keys; all values are strings (EXTERNAL-APIS.md §1). */
+const BitrixEventSchema = z.object({
+  event: z.string().min(1),
+  data: z.object({
+    FIELDS: z.object({ ID: z.string().regex(/^\d+$/, 'a numeric order id') }),
+  }),
+  ts: z.string().optional(),
+});
+
+const ORDER_EVENTS = new Set(['ONSALEORDERSAVED', 'ONSALEORDERPAID', 'ONSALEORDERCANCELED']);
+
+export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: string; logger: Logger }): Router {
+  const router = Router();
+  router.post('/webhooks/bitrix', express.urlencoded({ extended: true, limit: '64kb' }), async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const auth = body.auth as Record<string, unknown> | undefined;
+    const token = typeof auth?.application_token === 'string' ? auth.application_token : undefined;
+    if (!deps.applicationToken) {
+      deps.logger.error('rejected Bitrix event: BITRIX_APP_TOKEN is not configured');
+      return sendError(res, 503, 'Bitrix events are not accepted: BITRIX_APP_TOKEN is not configured');
+    }
+    if (!token || !secretsEqual(token, deps.applicationToken)) {
+      deps.logger.warn({ reason: token ? 'token mismatch' : 'token missing', event: body.event }, 'rejected Bitrix event');
+      return sendError(res, 401, 'auth[application_token]: missing or wrong');
+    }
+    const parsed = BitrixEventSchema.safeParse(body);
+    if (!parsed.success) {
+      const message = fieldErrors(parsed.error);
+      deps.logger.warn({ reason: message }, 'rejected Bitrix event');
+      return sendError(res, 400, message);
+    }
+    const event = parsed.data.event.toUpperCase();
+    const orderId = parsed.data.data.FIELDS.ID;
+    if (!ORDER_EVENTS.has(event)) {
+      deps.logger.info({ event, orderId }, 'Bitrix event ignored: not an order event');
+      return res.status(200).json({ status: 'ignored', reason: `event ${event} is not handled` });
+    }
+    const workflowId = orderEventsWorkflowId(orderId);
+    await deps.client.workflow.signalWithStart(bitrixOrderEventsWorkflow, {
+      workflowId,
+      taskQueue: TASK_QUEUES.workflows,
+      args: [orderId],
+      signal: bitrixOrderEventSignal,
+      signalArgs: [{ event, ts: parsed.data.ts, receivedAt: new Date().toISOString() }],
+      staticSummary: `Bitrix events of order ${orderId}`,
+    });
+    deps.logger.info({ event, orderId, workflowId }, 'Bitrix event accepted');
+    res.status(200).json({ status: 'accepted', workflowId });
+  });
+  return router;
+}

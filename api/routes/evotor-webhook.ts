@@ -1,0 +1,102 @@
+import express, { Router } from 'express';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import {
+  EvotorReceiptWebhookSchema,
+  terminalPaymentFromWebhook,
+} from '../../activities/evotor/webhook';
+import {
+  posPaymentWorkflowId,
+  TASK_QUEUES,
+  unmatchedReceiptWorkflowId,
+  type PosPaymentResult,
+  type TerminalPayment,
+} from '../../domain/payment';
+import type { Logger } from '../../lib/logger';
+import { paymentReceivedSignal, posPaymentWorkflow } from '../../workflows/pos-payment';
+import { unmatchedReceiptWorkflow } from '../../workflows/unmatched-receipt';
+import { checkBearer } from '../auth';
+import { fieldErrors, sendError } from '../errors';
+
+type Outcome = { status: 'accepted' | 'duplicate' | 'held' | 'ignored'; workflowId?: string; reason?: string };
+
+const RECEIPTS_WITH_MONEY = new Set(['SELL', 'PAYBACK', 'BUY', 'BUYBACK']);
+
+export function evotorWebhookRouter(deps: { client: Client; webhookTokens: string[]; logger: Logger }): Router {
+  const router = Router();
+
+  /** Keeps a receipt no workflow could take, so nothing accepted is lost. */
+  async function hold(payment: TerminalPayment, receiptType: string, reason: string): Promise<Outcome> {
+    const workflowId = unmatchedReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
+    try {
+      await deps.client.workflow.start(unmatchedReceiptWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUES.workflows,
+        args: [{ payment, reason, receiptType }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `Unmatched ${receiptType} receipt ${payment.receiptId}`,
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'duplicate', workflowId };
+      throw e;
+    }
+    deps.logger.warn({ receiptId: payment.receiptId, workflowId, reason }, 'receipt held as unmatched');
+    return { status: 'held', workflowId, reason };
+  }
+
+  async function deliverToOrder(payment: TerminalPayment & { orderId: string }): Promise<Outcome> {
+    const workflowId = posPaymentWorkflowId(payment.orderId);
+    try {
+      await deps.client.workflow.signalWithStart(posPaymentWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUES.workflows,
+        args: [{ orderId: payment.orderId, trigger: 'terminal-receipt' }],
+        signal: paymentReceivedSignal,
+        signalArgs: [payment],
+        // A late duplicate after completion must not start the order again (EXTERNAL-APIS.md §5).
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `POS payment of Bitrix order ${payment.orderId}`,
+      });
+      return { status: 'accepted', workflowId };
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    }
+    const closed: PosPaymentResult = await deps.client.workflow.getHandle(workflowId).result();
+    if (closed.payments.some((p) => p.receiptId === payment.receiptId)) return { status: 'duplicate', workflowId };
+    return hold(payment, 'SELL', `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?`);
+  }
+
+  router.post('/webhooks/evotor/receipts', express.json({ limit: '1mb' }), async (req, res) => {
+    const auth = checkBearer(req.header('authorization'), deps.webhookTokens);
+    if (!auth.ok) {
+      deps.logger.warn({ reason: `bearer token ${auth.reason}` }, 'rejected Evotor webhook');
+      return sendError(res, 401, `Authorization: bearer token ${auth.reason}`);
+    }
+    const parsed = EvotorReceiptWebhookSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const message = fieldErrors(parsed.error);
+      deps.logger.warn({ reason: message }, 'rejected Evotor webhook');
+      return sendError(res, 400, message);
+    }
+    const event = parsed.data;
+    const type = event.data.type.toUpperCase();
+    if (!RECEIPTS_WITH_MONEY.has(type)) {
+      deps.logger.info({ receiptId: event.data.id, type }, 'Evotor document ignored: carries no payment');
+      return res.status(200).json({ status: 'ignored', reason: `document type ${type} carries no payment` });
+    }
+    let payment: TerminalPayment;
+    try {
+      payment = terminalPaymentFromWebhook(event);
+    } catch (e) {
+      const message = (e as Error).message;
+      deps.logger.warn({ reason: message, receiptId: event.data.id }, 'rejected Evotor webhook');
+      return sendError(res, 400, message);
+    }
+    let outcome: Outcome;
+    if (type === 'SELL' && payment.orderId) outcome = await deliverToOrder({ ...payment, orderId: payment.orderId });
+    else if (type === 'SELL') outcome = await hold(payment, type, 'the receipt carries no order id (walk-in sale or order rung by hand)');
+    else outcome = await hold(payment, type, `${type} receipts are not processed automatically yet`);
+    deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
+    res.status(200).json(outcome);
+  });
+  return router;
+}

@@ -1,0 +1,57 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../lib/logger';
+import { adminRouter } from './routes/admin';
+import { bitrixWebhookRouter } from './routes/bitrix-webhook';
+import { evotorWebhookRouter } from './routes/evotor-webhook';
+import { sendError } from './errors';
+
+export interface ApiDeps {
+  client: Client;
+  logger: Logger;
+  bitrixApplicationToken?: string;
+  evotorWebhookTokens: string[];
+  adminApiKey?: string;
+}
+
+/** The HTTP doors: validate, authenticate, hand over to Temporal, answer. No business logic here. */
+export function createApi(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.client.workflowService.getSystemInfo({});
+      res.json({ status: 'ready', temporal: 'reachable' });
+    } catch (e) {
+      deps.logger.warn({ err: (e as Error).message }, 'readiness check failed');
+      sendError(res, 503, 'Temporal is not reachable');
+    }
+  });
+  app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, logger: deps.logger }));
+  app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, logger: deps.logger }));
+  app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
+  app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.parse.failed') return sendError(res, 400, 'body: not valid JSON');
+    if (err.status && err.status >= 400 && err.status < 500) return sendError(res, err.status, err.message);
+    // Nothing was handed to Temporal: a 5xx makes the sender retry (Evotor does; Bitrix does not, reconciliation will).
+    deps.logger.error({ path: req.path, err: err.message }, 'request failed');
+    sendError(res, 503, 'temporarily unable to accept the request; retry later');
+  });
+  return app;
+}
+
+export function listen(app: express.Express, port: number, host = '127.0.0.1'): Promise<{ server: Server; url: string }> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => {
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      resolve({ server, url: `http://${host}:${actualPort}` });
+    });
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,86 @@
+import type { FiscalAttributes } from './fiscal';
+import type { Kopecks } from './money';
+
+/** A payment taken at a terminal, as our doors hand it to the workflows (whatever the terminal kind). */
+export interface TerminalPayment {
+  /** The terminal's receipt id (Evotor receipt uuid); unique within the terminal store. Our dedupe key. */
+  receiptId: string;
+  terminalKind: 'evotor';
+  /** The terminal vendor's store id (Evotor storeId). */
+  terminalStoreId: string;
+  deviceId: string;
+  amount: Kopecks;
+  currency: string;
+  /** ISO 8601 UTC. */
+  paidAt: string;
+  paymentSource: string;
+  /** Our order id as the terminal app put it into the receipt (extras). */
+  orderId?: string;
+  accountNumber?: string;
+}
+
+export type PaymentStage =
+  | 'LOADING'
+  | 'AWAITING_PAYMENT'
+  | 'FISCALIZING'
+  | 'CONFIRMING'
+  | 'DEDUCTING_STOCK'
+  | 'COMPLETED'
+  | 'CANCELLED'
+  | 'NEEDS_ATTENTION';
+
+export interface PosPaymentInput {
+  orderId: string;
+  /** What started it, for the Web UI summary. */
+  trigger: 'bitrix-event' | 'terminal-receipt' | 'api' | 'reconciliation';
+}
+
+export interface Problem {
+  step: string;
+  message: string;
+  /** What a support person should do. */
+  action: string;
+  at: string;
+}
+
+export interface PosPaymentStatus {
+  orderId: string;
+  accountNumber?: string;
+  stage: PaymentStage;
+  stageSince: string;
+  storeId?: string;
+  terminal?: string;
+  fiscalMode?: string;
+  total?: Kopecks;
+  currency?: string;
+  paidAmount: Kopecks;
+  payments: TerminalPayment[];
+  fiscal?: FiscalAttributes;
+  alreadyPaidInBitrix: boolean;
+  waitingFor?: string;
+  deadline?: string;
+  problem?: Problem;
+  /** Stages passed, with the time each was entered. */
+  timeline: { stage: PaymentStage; at: string }[];
+}
+
+export type PosPaymentResult = PosPaymentStatus & { outcome: 'COMPLETED' | 'CANCELLED' | 'RESOLVED_BY_HAND' };
+
+export function posPaymentWorkflowId(orderId: string): string {
+  return `pos-payment:${orderId}`;
+}
+
+export function orderEventsWorkflowId(orderId: string): string {
+  return `bitrix-order-events:${orderId}`;
+}
+
+export function unmatchedReceiptWorkflowId(terminalStoreId: string, receiptId: string): string {
+  return `unmatched-receipt:${terminalStoreId}:${receiptId}`;
+}
+
+export const TASK_QUEUES = {
+  workflows: 'pos-workflows',
+  bitrix: 'bitrix',
+  evotor: 'evotor',
+  fiscal: 'fiscal',
+} as const;

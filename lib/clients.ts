@@ -1,0 +1,25 @@
+import { BitrixClient } from '../activities/bitrix/client';
+import { EvotorCloudClient } from '../activities/evotor/client';
+import { ConfigError, type EnvConfig } from './config';
+import type { Logger } from './logger';
+
+function required(env: EnvConfig, name: keyof EnvConfig): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new ConfigError(`${name} is required (unset outside-system URLs are only allowed in the sandbox: npm start)`);
+  return String(value);
+}
+
+/** The outside-system clients, built from the validated environment. */
+export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixClient; evotor: EvotorCloudClient } {
+  return {
+    bitrix: new BitrixClient({ restUrl: required(env, 'BITRIX_REST_URL'), logger: logger.child({ system: 'bitrix' }) }),
+    evotor: new EvotorCloudClient({
+      apiUrl: required(env, 'EVOTOR_API_URL'),
+      token: required(env, 'EVOTOR_TOKEN'),
+      appId: env.EVOTOR_APP_ID,
+      publisherApiUrl: env.EVOTOR_PUBLISHER_API_URL,
+      publisherToken: env.EVOTOR_PUBLISHER_TOKEN,
+      logger: logger.child({ system: 'evotor' }),
+    }),
+  };
+}

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Thrown when configuration is wrong; the message names the variable or field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const optionalUrl = z.string().url().optional();
+const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_TEST_SERVER_PATH: z.string().optional(),
+  TEMPORAL_DEV_PORT: positiveInt(7233),
+  TEMPORAL_UI_PORT: positiveInt(8233),
+  DATA_DIR: z.string().default('.data'),
+  BITRIX_REST_URL: optionalUrl,
+  BITRIX_APP_TOKEN: z.string().min(1).optional(),
+  BITRIX_RATE_LIMIT_RPS: z.coerce.number().positive().default(2),
+  BITRIX_RATE_LIMIT_BURST: positiveInt(50),
+  EVOTOR_API_URL: optionalUrl,
+  EVOTOR_TOKEN: z.string().min(1).optional(),
+  EVOTOR_APP_ID: z.string().min(1).optional(),
+  EVOTOR_PUBLISHER_API_URL: optionalUrl,
+  EVOTOR_PUBLISHER_TOKEN: z.string().min(1).optional(),
+  EVOTOR_WEBHOOK_TOKEN: z.string().min(1).optional(),
+  ATOL_API_URL: optionalUrl,
+  ATOL_LOGIN: z.string().min(1).optional(),
+  ATOL_PASSWORD: z.string().min(1).optional(),
+  ATOL_GROUP_CODE: z.string().min(1).optional(),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  POS_CONFIG: z.string().min(1).default('config/pos.example.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type EnvConfig = z.infer<typeof EnvSchema>;
+
+const StatusCode = z.string().min(1).max(2);
+
+const StoreSchema = z.object({
+  /** Our id for the pickup point; shown in search attributes and logs. */
+  id: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
+  name: z.string().min(1),
+  /** The Bitrix warehouse (catalog.store id) that serves this pickup point. */
+  bitrixStoreId: z.string().min(1),
+  terminalKind: z.enum(['evotor']).default('evotor'),
+  evotorStoreId: z.string().min(1).optional(),
+  /** Terminals that get order pushes. */
+  evotorDeviceIds: z.array(z.string().min(1)).default([]),
+  fiscalMode: z.enum(['terminal', 'atol', '1c']).default('terminal'),
+  /** IANA time zone used to render local times (ATOL timestamps). */
+  timeZone: z.string().min(1).default('Europe/Moscow'),
+  company: z
+    .object({
+      inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits'),
+      email: z.string().email(),
+      sno: z.enum(['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent']),
+      paymentAddress: z.string().min(1),
+    })
+    .optional(),
+});
+
+export const PosConfigSchema = z
+  .object({
+    bitrix: z.object({
+      /** Orders with a payment in one of these pay systems are paid at a pickup point. */
+      posPaySystemIds: z.array(z.coerce.string().min(1)).min(1),
+      statuses: z.object({
+        awaitingPayment: StatusCode,
+        paid: StatusCode,
+        canceled: StatusCode.optional(),
+      }),
+      /** Bitrix user id recorded as responsible on store documents. */
+      responsibleId: z.coerce.string().min(1).default('1'),
+      crm: z.object({ paidDealStageId: z.string().min(1) }).optional(),
+    }),
+    payment: z
+      .object({
+        /** How long an order waits for its payment at the terminal before it is cancelled (e.g. "72h", "3d"). */
+        deadline: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "72h" or "3d"').default('3d'),
+        /** How long fiscal data may lag behind the receipt before a person is asked to look. */
+        fiscalDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('30m'),
+      })
+      .default({ deadline: '3d', fiscalDeadline: '30m' }),
+    stores: z.array(StoreSchema).min(1),
+  })
+  .superRefine((cfg, ctx) => {
+    const ids = new Set<string>();
+    cfg.stores.forEach((s, i) => {
+      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['stores', i, 'id'], message: `duplicate store id "${s.id}"` });
+      ids.add(s.id);
+      if (s.terminalKind === 'evotor' && !s.evotorStoreId)
+        ctx.addIssue({ code: 'custom', path: ['stores', i, 'evotorStoreId'], message: 'required for terminalKind "evotor"' });
+      if (s.fiscalMode === 'atol' && !s.company)
+        ctx.addIssue({ code: 'custom', path: ['stores', i, 'company'], message: 'required for fiscalMode "atol"' });
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone });
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['stores', i, 'timeZone'], message: `unknown time zone "${s.timeZone}"` });
+      }
+    });
+  });
+
+export type PosConfig = z.infer<typeof PosConfigSchema>;
+export type StoreConfig = PosConfig['stores'][number];
+
+function formatIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .map((i) => `${prefix}${i.path.length ? i.path.join('.') : ''}: ${i.message}`)
+    .join('; ');
+}
+
+export function loadEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error, '')}`);
+  return parsed.data;
+}
+
+export function parsePosConfig(text: string, format: 'yaml' | 'json', source = 'POS_CONFIG'): PosConfig {
+  let raw: unknown;
+  try {
+    raw = format === 'json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${source}: not valid ${format.toUpperCase()}: ${(e as Error).message}`);
+  }
+  const parsed = PosConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${formatIssues(parsed.error, '')}`);
+  return parsed.data;
+}
+
+export function loadPosConfig(path: string): PosConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`POS_CONFIG: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parsePosConfig(text, extname(path) === '.json' ? 'json' : 'yaml', `POS_CONFIG (${path})`);
+}
+
+/** "72h" → milliseconds. */
+export function durationMs(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!m) throw new ConfigError(`not a duration: ${text}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** Outside systems not configured by URL are replaced by the built-in simulators (sandbox only). */
+export function missingOutsideSystems(env: EnvConfig): string[] {
+  const missing: string[] = [];
+  if (!env.BITRIX_REST_URL) missing.push('bitrix');
+  if (!env.EVOTOR_API_URL) missing.push('evotor');
+  if (!env.ATOL_API_URL) missing.push('atol');
+  return missing;
+}

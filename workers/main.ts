@@ -1,0 +1,30 @@
+import { NativeConnection } from '@temporalio/worker';
+import { createClients } from '../lib/clients';
+import { loadEnv, loadPosConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { onShutdown, runMain } from '../lib/main-helpers';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { createWorkers, runWorkers } from './worker';
+
+// Production worker process: connects to TEMPORAL_ADDRESS and runs every task queue's worker.
+const logger = createLogger('worker');
+runMain(logger, async () => {
+  const env = loadEnv();
+  const config = loadPosConfig(env.POS_CONFIG);
+  installTemporalRuntime(logger);
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+  const workers = await createWorkers({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    config,
+    ...createClients(env, logger),
+    logger,
+    bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
+  });
+  onShutdown(logger, async () => {
+    for (const w of workers) w.shutdown();
+  });
+  logger.info({ namespace: env.TEMPORAL_NAMESPACE }, 'workers running');
+  await runWorkers(workers);
+  await connection.close();
+});

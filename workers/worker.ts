@@ -1,0 +1,56 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createBitrixActivities } from '../activities/bitrix/activities';
+import type { BitrixClient } from '../activities/bitrix/client';
+import { createEvotorActivities } from '../activities/evotor/activities';
+import type { EvotorCloudClient } from '../activities/evotor/client';
+import { TASK_QUEUES } from '../domain/payment';
+import type { PosConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  config: PosConfig;
+  bitrix: BitrixClient;
+  evotor: EvotorCloudClient;
+  logger: Logger;
+  /** Bitrix requests per second allowed across all workers (server-side task-queue limit). */
+  bitrixActivitiesPerSecond?: number;
+  /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * One worker per task queue: workflows (no I/O), and one per outside system so that each system's
+ * limits are set in one place. They can run in one process (sandbox) or be split across many.
+ */
+export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const common = { connection: deps.connection, namespace: deps.namespace };
+  const workflowSource = deps.workflowBundle
+    ? { workflowBundle: deps.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  return Promise.all([
+    Worker.create({ ...common, taskQueue: TASK_QUEUES.workflows, ...workflowSource }),
+    Worker.create({
+      ...common,
+      taskQueue: TASK_QUEUES.bitrix,
+      activities: createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+      // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.
+      maxTaskQueueActivitiesPerSecond: deps.bitrixActivitiesPerSecond,
+    }),
+    Worker.create({
+      ...common,
+      taskQueue: TASK_QUEUES.evotor,
+      activities: createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
+    }),
+  ]);
+}
+
+/** Runs all workers until one fails or shutdown is requested; shuts the others down with it. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}

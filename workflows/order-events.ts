@@ -1,0 +1,99 @@
+import {
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { BitrixActivities } from '../activities/bitrix/activities';
+import { posPaymentWorkflowId, TASK_QUEUES } from '../domain/payment';
+import { orderSavedInBitrixSignal, posPaymentWorkflow } from './pos-payment';
+import { PosOrderId } from './search-attributes';
+
+export interface BitrixOrderEvent {
+  event: string;
+  /** Bitrix's `ts` (unix seconds) as received. */
+  ts?: string;
+  receivedAt: string;
+}
+
+export const bitrixOrderEventSignal = defineSignal<[BitrixOrderEvent]>('bitrixOrderEvent');
+
+export type OrderEventsOutcome =
+  | 'forwarded-to-payment-workflow'
+  | 'payment-workflow-started'
+  | 'payment-workflow-exists'
+  | 'not-a-pos-order'
+  | 'order-cancelled'
+  | 'already-paid-and-deducted'
+  | 'order-not-found';
+
+const bitrix = proxyActivities<BitrixActivities>({
+  taskQueue: TASK_QUEUES.bitrix,
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** How long an intake run stays open for more events of the same order (they come in bursts). */
+const LINGER = '10s';
+
+/**
+ * One short-lived run per burst of ONSALEORDERSAVED events of an order (started by signalWithStart).
+ * The event carries only the id, so this decides: forward to the running payment workflow, start one
+ * for a POS order, or record why nothing was done. Results stay in Temporal for reconciliation.
+ */
+export async function bitrixOrderEventsWorkflow(orderId: string): Promise<{ orderId: string; events: number; outcomes: OrderEventsOutcome[] }> {
+  let pending = 0;
+  let events = 0;
+  const outcomes: OrderEventsOutcome[] = [];
+  upsertSearchAttributes([{ key: PosOrderId, value: orderId }]);
+  setHandler(bitrixOrderEventSignal, () => {
+    pending++;
+    events++;
+  });
+
+  for (;;) {
+    if (!(await condition(() => pending > 0, LINGER))) break;
+    pending = 0;
+    outcomes.push(await handleOrderSaved(orderId));
+  }
+  log.info('order events handled', { orderId, events, outcomes });
+  return { orderId, events, outcomes };
+}
+
+async function handleOrderSaved(orderId: string): Promise<OrderEventsOutcome> {
+  const paymentWorkflowId = posPaymentWorkflowId(orderId);
+  try {
+    await getExternalWorkflowHandle(paymentWorkflowId).signal(orderSavedInBitrixSignal);
+    return 'forwarded-to-payment-workflow';
+  } catch {
+    // Not running: decide from the order itself.
+  }
+  const ctx = await bitrix.loadOrderContext(orderId);
+  if (!ctx.found) return 'order-not-found';
+  if (!ctx.posPayment) return 'not-a-pos-order';
+  if (ctx.order.canceled) return 'order-cancelled';
+  if (ctx.posPayment.paid && ctx.order.deducted) return 'already-paid-and-deducted';
+  try {
+    await startChild(posPaymentWorkflow, {
+      workflowId: paymentWorkflowId,
+      args: [{ orderId, trigger: 'bitrix-event' }],
+      taskQueue: TASK_QUEUES.workflows,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      // A completed order is never paid twice; a failed or terminated run may be started again.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      staticSummary: `POS payment of Bitrix order ${orderId}`,
+    });
+    return 'payment-workflow-started';
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return 'payment-workflow-exists';
+    throw e;
+  }
+}
