@@ -101,34 +101,17 @@ describe('vatAmount', () => {
     expect(vatAmount(10700, 'vat107')).toBe(700);
   });
 
-  it('rounds exactly half a kopeck up, and negative amounts away from zero', () => {
-    expect(vatAmount(61, 'vat22')).toBe(11); // 10.9997 → 11
-    expect(vatAmount(11, 'vat10')).toBe(1); // 1.0 exactly
-    expect(vatAmount(231, 'vat10')).toBe(21); // 21.0
-    expect(vatAmount(5 * 21, 'vat5')).toBe(5); // 105 * 5 / 105 = 5
-    expect(vatAmount(21, 'vat5')).toBe(1); // 1.0
-    expect(vatAmount(63, 'vat5')).toBe(3); // 3.0
-    expect(vatAmount(2 * 55 + 1, 'vat10')).toBe(10); // 10.09
+  it('rounds to the nearest kopeck, an exact half up and away from zero', () => {
+    expect(vatAmount(1, 'vat10')).toBe(0); // 0.09
+    expect(vatAmount(6, 'vat10')).toBe(1); // 0.55
+    expect(vatAmount(427, 'vat10')).toBe(39); // 38.82
+    expect(vatAmount(8, 'vat7')).toBe(1); // 0.52
+    expect(vatAmount(7, 'vat7')).toBe(0); // 0.46
+    // Only 20/120 produces exact halves: sum / 6.
+    expect(vatAmount(3, 'vat20')).toBe(1); // 0.5
+    expect(vatAmount(9, 'vat120')).toBe(2); // 1.5
+    expect(vatAmount(-3, 'vat20')).toBe(-1);
     expect(vatAmount(-259800, 'vat22')).toBe(-46849);
-    expect(vatAmount(33, 'vat10')).toBe(3); // exactly 3.0
-    expect(vatAmount(55, 'vat10')).toBe(5); // exactly 5.0
-    expect(vatAmount(61, 'vat122')).toBe(11);
-  });
-
-  it('rounds a half up', () => {
-    // 1 kopeck at 10/110 = 0.0909 → 0; 6 kopecks at 10/110 = 0.545 → 1; 5.5 kopecks cannot occur, so take 22%:
-    // 61 × 22 / 122 = 11.0 exactly, 183 × 22 / 122 = 33.0, 427 × 10 / 110 = 38.818… → 39
-    expect(vatAmount(1, 'vat10')).toBe(0);
-    expect(vatAmount(6, 'vat10')).toBe(1);
-    expect(vatAmount(427, 'vat10')).toBe(39);
-    // 2.5 exactly: 27.5 × 10 / 110 needs 27.5 kopecks; 55 × 5 / 105 = 2.619 → 3; 5.5 → use 121 × 10 / 110 = 11.0
-    expect(vatAmount(77, 'vat10')).toBe(7); // 7.0
-    expect(vatAmount(105 / 2 * 2 + 0, 'vat5')).toBe(5);
-    expect(vatAmount(315, 'vat5')).toBe(15);
-    // A true half: 11 × 5 / 110 does not exist as a tag; 22 × 10 / 110 = 2.0; 33 × 10 / 110 = 3.0.
-    // 7 × 7 / 107 = 0.4579 → 0; 8 × 7 / 107 = 0.523 → 1.
-    expect(vatAmount(7, 'vat7')).toBe(0);
-    expect(vatAmount(8, 'vat7')).toBe(1);
   });
 
   it('is zero without VAT and rejects fractions of a kopeck', () => {

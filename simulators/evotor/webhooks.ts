@@ -90,14 +90,14 @@ export class WebhookDispatcher {
     return this.deliveries;
   }
 
-  /** Sends one receipt event (a fresh object, serialized once so every resend is byte-identical). */
-  send(event: { id: string; data: { id: string; type: string; deviceId: string; storeId: string } }): Delivery {
+  /** Sends one receipt event, serialized once so that every resend is byte-identical. */
+  send(event: { id: string; data: Record<string, unknown> }): Delivery {
     const delivery: Delivery = {
       eventId: event.id,
-      receiptId: event.data.id,
-      receiptType: event.data.type,
-      deviceId: event.data.deviceId,
-      storeId: event.data.storeId,
+      receiptId: String(event.data.id),
+      receiptType: String(event.data.type),
+      deviceId: String(event.data.deviceId),
+      storeId: String(event.data.storeId),
       state: this.settings.url ? 'pending' : 'undeliverable',
       acknowledged: 0,
       attempts: [],
@@ -116,8 +116,9 @@ export class WebhookDispatcher {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Forgets every delivery and abandons pending work (in-flight requests are aborted). */
-  reset(): void {
+  /** Forgets every delivery, abandons pending work (in-flight requests are aborted), takes new settings. */
+  reset(settings: Partial<WebhookSettings>): void {
+    this.settings = { ...DEFAULT_WEBHOOK_SETTINGS, ...stripUndefined(settings) };
     this.generation++;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -144,8 +145,7 @@ export class WebhookDispatcher {
       const generation = this.generation;
       this.active++;
       void this.attempt(job, generation).finally(() => {
-        if (generation === this.generation) this.active--;
-        else this.active = Math.max(0, this.active - 1);
+        this.active--;
         this.pump();
         this.settle();
       });
