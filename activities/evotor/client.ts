@@ -17,6 +17,8 @@ import {
   type EvotorStore,
 } from './schemas';
 
+export { appExtrasFromDocument, documentClosedAtMs, fiscalAttributesFromDocument, fiscalAttributesListFromDocument } from './documents';
+
 const MEDIA_TYPE = 'application/vnd.evotor.v2+json';
 const DEFAULT_PUSH_LIFETIME_MS = 2 * 24 * 60 * 60 * 1000;
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { rublesToKopecks } from '../../domain/money';
 
 /**
- * Evotor wire formats. Cloud REST v2 documents are snake_case; the receipt webhook is camelCase.
- * Money arrives in rubles (numbers with ≤2 decimals) and leaves these schemas as integer kopecks.
+ * Evotor cloud REST v2 and publisher API wire formats (snake_case; the camelCase receipt webhook is in
+ * webhook.ts). Money arrives in rubles (numbers with ≤2 decimals) and leaves these schemas as kopecks.
  * Field names follow evotor/evotor-cloud-java-sdk (model/document/**) and real SELL documents.
  */
 
@@ -198,59 +198,3 @@ export const EvotorPushTaskSchema = z.looseObject({
   ),
 });
 export type EvotorPushTask = z.output<typeof EvotorPushTaskSchema>;
-
-export const EVOTOR_PAYMENT_SOURCES = ['PAY_CASH', 'PAY_CASHBACK', 'PAY_CARD', 'OTHER'] as const;
-
-const extrasObject = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return { raw: v };
-  }
-}, z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? {}));
-
-export const EvotorReceiptWebhookItemSchema = z.looseObject({
-  id: stringish,
-  name: z.string(),
-  itemType: optionalString,
-  measureName: optionalString,
-  quantity: z.number(),
-  price: money,
-  costPrice: optionalMoney,
-  sumPrice: money,
-  /** VAT amount of the line. */
-  tax: optionalMoney,
-  /** VAT rate in whole percent (22, 10, 0). */
-  taxPercent: z.number().nullish().transform((v) => v ?? undefined),
-  discount: optionalMoney,
-});
-
-/** The receipt webhook Evotor POSTs to us (EXTERNAL-APIS.md §2), money in kopecks. */
-export const EvotorReceiptWebhookSchema = z.looseObject({
-  /** Event id; a resend of the same event may or may not reuse it — dedupe by data.id. */
-  id: z.string(),
-  timestamp: z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number),
-  userId: z.string(),
-  type: z.string(),
-  version: z.union([z.number(), z.string()]),
-  data: z.looseObject({
-    /** Receipt uuid, unique within the store; the same id as the cloud document. */
-    id: z.string(),
-    deviceId: z.string(),
-    storeId: z.string(),
-    dateTime: z.string(),
-    type: z.string(),
-    shiftId: stringish,
-    employeeId: optionalString,
-    /** PAY_CASH | PAY_CASHBACK | PAY_CARD | OTHER. */
-    paymentSource: z.string(),
-    items: z.array(EvotorReceiptWebhookItemSchema),
-    totalTax: optionalMoney,
-    totalDiscount: optionalMoney,
-    totalAmount: money,
-    /** What the terminal app put there: our order id, when it was our app that rang the sale. */
-    extras: extrasObject,
-  }),
-});
-export type EvotorReceiptWebhook = z.output<typeof EvotorReceiptWebhookSchema>;

@@ -91,7 +91,7 @@ export class WebhookDispatcher {
   }
 
   /** Sends one receipt event, serialized once so that every resend is byte-identical. */
-  send(event: { id: string; data: Record<string, unknown> }): Delivery {
+  send(event: { id: string; data: Record<string, unknown>; [key: string]: unknown }): Delivery {
     const delivery: Delivery = {
       eventId: event.id,
       receiptId: String(event.data.id),

@@ -1,0 +1,49 @@
+import { ConfigError, durationMs, loadEnv, loadPosConfig, parsePosConfig } from '../lib/config';
+
+const valid = `
+bitrix:
+  posPaySystemIds: [10]
+  statuses: { awaitingPayment: WP, paid: P }
+stores:
+  - id: s1
+    name: One
+    bitrixStoreId: "1"
+    evotorStoreId: e1
+`;
+
+describe('configuration', () => {
+  it('loads the example POS_CONFIG shipped in the repository', () => {
+    const cfg = loadPosConfig('config/pos.example.yaml');
+    expect(cfg.stores.map((s) => s.id)).toEqual(['msk-tverskaya', 'spb-nevsky']);
+    expect(cfg.stores[1].fiscalMode).toBe('atol');
+  });
+
+  it('fills defaults and coerces pay system ids to strings', () => {
+    const cfg = parsePosConfig(valid, 'yaml');
+    expect(cfg.bitrix.posPaySystemIds).toEqual(['10']);
+    expect(cfg.payment.deadline).toBe('3d');
+    expect(cfg.stores[0]).toMatchObject({ terminalKind: 'evotor', fiscalMode: 'terminal', timeZone: 'Europe/Moscow' });
+  });
+
+  it('names the failing field of a bad file', () => {
+    const bad = valid.replace('evotorStoreId: e1', 'evotorStoreId: e1\n    fiscalMode: atol');
+    expect(() => parsePosConfig(bad, 'yaml')).toThrow(/stores\.0\.company: required for fiscalMode "atol"/);
+    expect(() => parsePosConfig(valid.replace('Europe', ''), 'yaml')).not.toThrow();
+    expect(() => parsePosConfig(valid + '    timeZone: Mars/Base\n', 'yaml')).toThrow(/stores\.0\.timeZone/);
+    expect(() => parsePosConfig('{', 'json')).toThrow(ConfigError);
+    expect(() => loadPosConfig('/nonexistent.yaml')).toThrow(/POS_CONFIG: cannot read/);
+  });
+
+  it('names the failing environment variable', () => {
+    expect(() => loadEnv({ BITRIX_REST_URL: 'not a url' })).toThrow(/BITRIX_REST_URL/);
+    expect(() => loadEnv({ API_PORT: '70000' })).toThrow(/API_PORT/);
+    expect(() => loadEnv({ ADMIN_API_KEY: 'short' })).toThrow(/ADMIN_API_KEY: must be at least 16/);
+    expect(loadEnv({}).TEMPORAL_NAMESPACE).toBe('default');
+  });
+
+  it('parses durations', () => {
+    expect(durationMs('72h')).toBe(72 * 3_600_000);
+    expect(durationMs('3d')).toBe(3 * 86_400_000);
+    expect(() => durationMs('3 days')).toThrow(ConfigError);
+  });
+});
