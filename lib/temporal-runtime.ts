@@ -23,8 +23,13 @@ export function installTemporalRuntime(logger: Logger, level: 'TRACE' | 'DEBUG' 
       default: return temporalLogger.error(fields, message);
     }
   };
-  Runtime.install({
-    logger: new DefaultLogger(level, write),
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
-  });
+  // The SDK creates a default runtime on first use; after that, logs keep their default route.
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level, write),
+      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    });
+  } catch (e) {
+    logger.debug({ err: (e as Error).message }, 'Temporal runtime already installed');
+  }
 }

@@ -105,10 +105,12 @@ export class AtolClient {
     }
     if (status === 'done' && payload) {
       let receiptDateTime: string;
+      let total: number;
       try {
         receiptDateTime = parseAtolDateTime(payload.receipt_datetime, this.timeZone).toISOString();
+        total = rublesToKopecks(payload.total, 'payload.total');
       } catch {
-        throw badResponse(res, 'report', 'payload.receipt_datetime');
+        throw badResponse(res, 'report', 'payload.receipt_datetime or payload.total');
       }
       const fiscal: FiscalAttributes = {
         source: 'atol',
@@ -119,7 +121,7 @@ export class AtolClient {
         receiptNumber: String(payload.fiscal_receipt_number),
         shiftNumber: String(payload.shift_number),
         registrationNumber: String(payload.ecr_registration_number),
-        total: rublesToKopecks(payload.total, 'payload.total'),
+        total,
         ...(payload.ofd_receipt_url ? { ofdUrl: payload.ofd_receipt_url } : {}),
       };
       return { status: 'done', fiscal };

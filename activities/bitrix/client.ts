@@ -170,7 +170,7 @@ export interface BitrixDocument {
   currency?: string;
 }
 
-export const BATCH_LIMIT = 50;
+const BATCH_LIMIT = 50;
 
 const RATE_LIMIT_CODES = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT']);
 const RETRYABLE_CODES = new Set([
@@ -407,7 +407,7 @@ export function toBitrixQuery(params: BitrixParams): string {
 }
 
 /** Whether a Bitrix error code (with its HTTP status) can succeed on a later attempt. */
-export function isRetryableBitrixError(code: string, httpStatus?: number): boolean {
+function isRetryableBitrixError(code: string, httpStatus?: number): boolean {
   return RETRYABLE_CODES.has(code) || (httpStatus !== undefined && httpStatus >= 500);
 }
 

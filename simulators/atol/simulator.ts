@@ -182,6 +182,11 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     const status = key === 'duplicate' || key === 'stateNotFound' ? 'wait' : 'fail';
     res.status(e.http).json({ ...extra, error: errorBody(e.code, detail ? `${e.text}: ${detail}` : e.text), status, timestamp: atolNow() });
   };
+  /** getToken answers carry no receipt status. */
+  const sendTokenError = (res: Response, key: ErrKey, detail?: string): void => {
+    const e = ERR[key];
+    res.status(e.http).json({ error: errorBody(e.code, detail ? `${e.text}: ${detail}` : e.text), timestamp: atolNow() });
+  };
 
   const takeRateToken = (): boolean => {
     if (groupRate <= 0) return true;
@@ -286,17 +291,17 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     if (req.method === 'GET') {
       creds = req.query as Record<string, unknown>;
     } else {
-      if (!req.is('application/json')) return sendError(res, 'mediaType');
+      if (!req.is('application/json')) return sendTokenError(res, 'mediaType');
       const parsed = parseJson(req.body);
-      if (!parsed.ok || !parsed.value || typeof parsed.value !== 'object') return sendError(res, 'badRequest');
+      if (!parsed.ok || !parsed.value || typeof parsed.value !== 'object') return sendTokenError(res, 'badRequest');
       creds = parsed.value as Record<string, unknown>;
     }
     if (typeof creds.login !== 'string' || typeof creds.pass !== 'string' || !creds.login || !creds.pass) {
-      return sendError(res, 'validation', 'login, pass');
+      return sendTokenError(res, 'validation', 'login, pass');
     }
     if (creds.login !== opts.login || creds.pass !== opts.password) {
       log.info('atol-sim: getToken with wrong credentials');
-      return sendError(res, 'wrongLogin');
+      return sendTokenError(res, 'wrongLogin');
     }
     const token = randomBytes(16).toString('hex');
     tokens.set(token, { expiresAt: Date.now() + tokenTtlMs });

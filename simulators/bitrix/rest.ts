@@ -36,7 +36,7 @@ type Row = Record<string, unknown>;
 type Handler = (ctx: MethodContext, params: Params) => MethodResult;
 
 const PAGE = 50;
-export const BATCH_LIMIT = 50;
+const BATCH_LIMIT = 50;
 
 const rub = kopecksToRubleNumber;
 const YN = (b: boolean): 'Y' | 'N' => (b ? 'Y' : 'N');
@@ -232,8 +232,6 @@ export function timeBlock(startedMs: number): Row {
   };
 }
 
-// ---- parameters ----
-
 function id(p: Params): number {
   if (p.id === undefined || p.id === null || p.id === '') throw missingParam('id');
   return int(p.id, 'id');
@@ -250,8 +248,6 @@ function text(p: Params, name: string): string {
   if (typeof v !== 'string' || v === '') throw missingParam(name);
   return v;
 }
-
-// ---- lists: filter, order, select, pages of 50 ----
 
 function list(p: Params, rows: Row[], key: string, idField = 'id'): MethodResult {
   const all = query(p, rows, idField);
@@ -358,9 +354,7 @@ function compare(a: unknown, b: unknown): number {
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-// ---- rendering: field names, types and id styles as Bitrix prints them ----
-
-export function renderOrderHeader(o: SimOrder): Row {
+function renderOrderHeader(o: SimOrder): Row {
   const taxValue = o.basketItems.reduce((sum, b) => {
     if (!b.vatRate) return sum;
     const line = lineTotal(b.price, b.quantity);
@@ -448,7 +442,7 @@ export function renderOrder(state: BitrixSimState, o: SimOrder): Row {
   };
 }
 
-export function renderPayment(state: BitrixSimState, o: SimOrder, p: SimPayment): Row {
+function renderPayment(state: BitrixSimState, o: SimOrder, p: SimPayment): Row {
   const ps = state.paySystems.get(p.paySystemId);
   return {
     accountNumber: p.accountNumber,
@@ -495,7 +489,7 @@ export function renderPayment(state: BitrixSimState, o: SimOrder, p: SimPayment)
   };
 }
 
-export function renderShipment(o: SimOrder, s: SimShipment): Row {
+function renderShipment(o: SimOrder, s: SimShipment): Row {
   return {
     accountNumber: s.accountNumber,
     allowDelivery: YN(s.allowDelivery),

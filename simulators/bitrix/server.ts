@@ -223,10 +223,11 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     res.status(403).json({ error: 'admin API is loopback only' });
   });
   admin.use(express.json({ limit: '20mb' }));
-  const adminRoute = (path: string, f: (body: any) => unknown) =>
+  // Admin input is trusted test data: the state's own checks reject what Bitrix would.
+  const adminRoute = <B>(path: string, f: (body: B) => unknown) =>
     admin.post(path, (req, res) => {
       try {
-        res.status(200).json(f(req.body ?? {}) ?? { ok: true });
+        res.status(200).json(f((req.body ?? {}) as B) ?? { ok: true });
       } catch (e) {
         res.status(400).json({ error: e instanceof RestError ? e.description : e instanceof Error ? e.message : String(e) });
       }
@@ -287,12 +288,12 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
   };
 
   adminRoute('/orders', (b: CreateOrderInput) => ({ order: renderOrder(state, sim.createOrder(b)) }));
-  adminRoute('/stores', (b) => ({ store: sim.addStore(b) }));
-  adminRoute('/stock', (b) => ({ stock: (Array.isArray(b) ? b : [b]).map((row) => sim.setStock(row)) }));
-  adminRoute('/statuses', (b) => ({ status: sim.addStatus(b) }));
-  adminRoute('/paysystems', (b) => ({ paySystem: sim.addPaySystem(b) }));
-  adminRoute('/event-handlers', (b) => ({ handler: sim.addEventHandler(b) }));
-  adminRoute('/deals', (b) => ({ deal: sim.addDeal(b) }));
+  adminRoute('/stores', (b: Parameters<BitrixSimulator['addStore']>[0]) => ({ store: sim.addStore(b) }));
+  adminRoute('/stock', (b: Parameters<BitrixSimulator['setStock']>[0] | Parameters<BitrixSimulator['setStock']>[0][]) => ({ stock: (Array.isArray(b) ? b : [b]).map((row) => sim.setStock(row)) }));
+  adminRoute('/statuses', (b: Parameters<BitrixSimulator['addStatus']>[0]) => ({ status: sim.addStatus(b) }));
+  adminRoute('/paysystems', (b: Parameters<BitrixSimulator['addPaySystem']>[0]) => ({ paySystem: sim.addPaySystem(b) }));
+  adminRoute('/event-handlers', (b: Parameters<BitrixSimulator['addEventHandler']>[0]) => ({ handler: sim.addEventHandler(b) }));
+  adminRoute('/deals', (b: Parameters<BitrixSimulator['addDeal']>[0]) => ({ deal: sim.addDeal(b) }));
   adminRoute('/faults', (b: BitrixFaults) => {
     sim.setFaults(b);
     return { faults };

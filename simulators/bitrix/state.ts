@@ -11,9 +11,9 @@ export class RestError extends Error {
   }
 }
 
-export const ORDER_NOT_FOUND = 200540400001;
-export const PAYMENT_NOT_FOUND = 200640400001;
-export const SHIPMENT_NOT_FOUND = 201140400001;
+const ORDER_NOT_FOUND = 200540400001;
+const PAYMENT_NOT_FOUND = 200640400001;
+const SHIPMENT_NOT_FOUND = 201140400001;
 
 /** sale's generic "other error" (code 0, HTTP 400). */
 const saleError = (description: string) => new RestError(400, 0, description);
@@ -278,8 +278,6 @@ export class BitrixSimState {
     return this.seq[kind]!;
   }
 
-  // ---- admin ----
-
   addStore(input: { id?: number; title: string; address?: string; code?: string; xmlId?: string; active?: boolean }): SimStore {
     const id = input.id ?? this.next('store');
     if (input.id !== undefined) this.seq.store = Math.max(this.seq.store ?? 0, input.id);
@@ -297,6 +295,7 @@ export class BitrixSimState {
   }
 
   setStock(input: { productId: number | string; storeId: number | string; amount: number; quantityReserved?: number }): SimStock {
+    if (!Number.isFinite(input.amount)) throw new RangeError('amount: not a number');
     const row = this.stockRow(int(input.storeId, 'storeId'), int(input.productId, 'productId'));
     row.amount = round(input.amount);
     if (input.quantityReserved !== undefined) row.quantityReserved = round(input.quantityReserved);
@@ -433,8 +432,6 @@ export class BitrixSimState {
     return order;
   }
 
-  // ---- sale ----
-
   getOrder(id: number): SimOrder {
     const order = this.orders.get(id);
     if (!order) throw new RestError(400, ORDER_NOT_FOUND, 'order does not exist');
@@ -534,8 +531,6 @@ export class BitrixSimState {
     return shipment;
   }
 
-  // ---- catalog ----
-
   stockRow(storeId: number, productId: number): SimStock {
     const key = `${storeId}:${productId}`;
     let row = this.stock.get(key);
@@ -613,8 +608,6 @@ export class BitrixSimState {
     doc.status = 'C';
     doc.dateStatus = doc.dateModify = nowDate();
   }
-
-  // ---- internals ----
 
   private paySystemId(value: unknown): number {
     const id = int(value, 'paySystemId');
@@ -792,8 +785,6 @@ export function bitrixDate(ms: number): string {
 function nowDate(): string {
   return bitrixDate(Date.now());
 }
-
-// ---- coercion of REST input (JSON values or form strings) ----
 
 function requireFields(fields: Record<string, unknown>, names: string[]): void {
   const missing = names.filter((n) => fields[n] === undefined || fields[n] === null || fields[n] === '');

@@ -249,6 +249,16 @@ export class EvotorCloud {
     }
   }
 
+  /** The status an injected fault answers this call with, if any. */
+  injectedFailure(): number | undefined {
+    const f = this.faults;
+    if (f.failNext > 0) {
+      f.failNext--;
+      return f.errorStatus;
+    }
+    return f.errorRate > 0 && this.random() < f.errorRate ? f.errorStatus : undefined;
+  }
+
   // ---- cloud REST
 
   listStores(): Record<string, unknown>[] {
@@ -302,13 +312,15 @@ export class EvotorCloud {
 
   createPush(appId: string, body: unknown): PushView {
     if (appId !== this.appId) throw new SimulatorError(404, `application ${appId} not found`, 'NOT_FOUND');
-    const b = (body ?? {}) as { devices?: unknown; payload?: unknown; active_till?: unknown };
+    const b = (body ?? {}) as { devices?: unknown; payload?: unknown; active_till?: unknown; active_until?: unknown };
     if (!Array.isArray(b.devices) || b.devices.length < 1 || b.devices.length > 100 || !b.devices.every((d) => typeof d === 'string')) {
       throw new SimulatorError(400, 'devices: 1 to 100 device ids');
     }
     if (b.payload === undefined || b.payload === null) throw new SimulatorError(400, 'payload: must not be null');
     const now = this.now();
-    const activeTillMs = b.active_till === undefined ? now + 2 * 24 * 60 * 60 * 1000 : parseInstant(b.active_till, 'active_till');
+    // EXTERNAL-APIS.md says active_till; the publisher SDK's request model serializes active_until.
+    const till = b.active_till ?? b.active_until;
+    const activeTillMs = till === undefined ? now + 2 * 24 * 60 * 60 * 1000 : parseInstant(till, 'active_till');
     if (activeTillMs <= now) throw new SimulatorError(400, 'active_till: must be in the future');
     const push: Push = {
       id: randomUUID(),
@@ -703,11 +715,10 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
         return;
       }
     }
-    const f = cloud.faults;
-    if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
-    if (f.failNext > 0 || (f.errorRate > 0 && Math.random() < f.errorRate)) {
-      if (f.failNext > 0) f.failNext--;
-      res.status(f.errorStatus).json({ code: 'INTERNAL_ERROR', message: 'injected fault' });
+    if (cloud.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, cloud.faults.latencyMs));
+    const failWith = cloud.injectedFailure();
+    if (failWith) {
+      res.status(failWith).json({ code: 'INTERNAL_ERROR', message: 'injected fault' });
       return;
     }
     next();
@@ -768,7 +779,7 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${opts.host ?? '127.0.0.1'}:${addr.port}`;
-  log.info({ url, appId: cloud.appId }, 'evotor simulator listening');
+  log.debug({ url, appId: cloud.appId }, 'evotor simulator listening');
 
   return {
     url,

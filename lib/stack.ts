@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { BitrixClient } from '../activities/bitrix/client';
+import { EvotorCloudClient } from '../activities/evotor/client';
+import { createApi, listen } from '../api/server';
+import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
+import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
+import { createWorkers, runWorkers } from '../workers/worker';
+import type { EnvConfig, PosConfig } from './config';
+import type { Logger } from './logger';
+import { installTemporalRuntime } from './temporal-runtime';
+
+export interface StackOptions {
+  env: EnvConfig;
+  config: PosConfig;
+  logger: Logger;
+  temporalAddress: string;
+  namespace: string;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Ports for the API and simulators; 0 = ephemeral. */
+  ports?: { api?: number; bitrix?: number; evotor?: number };
+  bitrixRateLimit?: { rps: number; burst: number } | null;
+  /** Share of Evotor webhook deliveries sent twice even when answered 200 (real Evotor does it). */
+  evotorDuplicateRate?: number;
+  /** Bitrix activity tasks per second across all workers; undefined = BITRIX_RATE_LIMIT_RPS. */
+  bitrixActivitiesPerSecond?: number | null;
+}
+
+export interface Stack {
+  apiUrl: string;
+  adminApiKey: string;
+  bitrixAppToken: string;
+  evotorWebhookToken: string;
+  /** Present when the outside system is simulated (its URL was not configured). */
+  bitrix?: BitrixSimulator;
+  evotor?: EvotorSimulator;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+const secret = () => randomBytes(24).toString('base64url');
+
+/** The sandbox catalog: a few products in stock at every configured warehouse. */
+export const SANDBOX_PRODUCTS = [
+  { productId: 101, name: 'Кофемолка ручная', price: '2490.00', vatRate: 0.22 },
+  { productId: 102, name: 'Кофе в зёрнах 1 кг', price: '1590.50', vatRate: 0.22 },
+  { productId: 103, name: 'Книга «Кофе»', price: '799.00', vatRate: 0.1 },
+];
+
+function seedBitrix(sim: BitrixSimulator, config: PosConfig): void {
+  for (const store of config.stores) {
+    sim.addStore({ id: Number(store.bitrixStoreId), title: store.name });
+    for (const p of SANDBOX_PRODUCTS) sim.setStock({ productId: p.productId, storeId: store.bitrixStoreId, amount: 100 });
+  }
+  const { awaitingPayment, paid, canceled } = config.bitrix.statuses;
+  sim.addStatus({ id: awaitingPayment, name: 'Ожидает оплаты в пункте выдачи' });
+  sim.addStatus({ id: paid, name: 'Оплачен, формируется к отправке' });
+  if (canceled) sim.addStatus({ id: canceled, name: 'Отменён' });
+  for (const id of config.bitrix.posPaySystemIds) sim.addPaySystem({ id: Number(id), name: 'Оплата в пункте выдачи' });
+}
+
+/**
+ * The whole application on one machine: simulators for every outside system without a configured URL,
+ * the workers, and the API, wired to each other over real HTTP. `npm start` and the end-to-end tests use it.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { env, config, logger } = opts;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e) => logger.warn({ err: (e as Error).message }, 'error while stopping'));
+  };
+  installTemporalRuntime(logger, 'WARN');
+  try {
+    const bitrixAppToken = env.BITRIX_APP_TOKEN ?? secret();
+    const evotorWebhookToken = env.EVOTOR_WEBHOOK_TOKEN?.split(',')[0] ?? secret();
+    const adminApiKey = env.ADMIN_API_KEY ?? secret();
+    const evotorToken = env.EVOTOR_TOKEN ?? secret();
+    const evotorAppId = env.EVOTOR_APP_ID ?? 'sandbox-terminal-app';
+
+    let bitrix: BitrixSimulator | undefined;
+    if (!env.BITRIX_REST_URL) {
+      bitrix = await startBitrixSimulator({
+        port: opts.ports?.bitrix ?? 0,
+        rateLimit: opts.bitrixRateLimit === undefined ? { rps: env.BITRIX_RATE_LIMIT_RPS, burst: env.BITRIX_RATE_LIMIT_BURST } : opts.bitrixRateLimit,
+        applicationToken: bitrixAppToken,
+        logger: logger.child({ component: 'bitrix-simulator' }),
+      });
+      stops.push(() => bitrix!.close());
+      seedBitrix(bitrix, config);
+    }
+    let evotor: EvotorSimulator | undefined;
+    if (!env.EVOTOR_API_URL) {
+      evotor = await startEvotorSimulator({
+        port: opts.ports?.evotor ?? 0,
+        token: evotorToken,
+        appId: evotorAppId,
+        stores: config.stores.filter((s) => s.evotorStoreId).map((s) => ({ id: s.evotorStoreId!, name: s.name })),
+        devices: config.stores.flatMap((s) => s.evotorDeviceIds.map((id) => ({ id, storeId: s.evotorStoreId!, name: `${s.name} terminal` }))),
+        logger: logger.child({ component: 'evotor-simulator' }),
+      });
+      stops.push(() => evotor!.close());
+    }
+
+    const bitrixClient = new BitrixClient({ restUrl: env.BITRIX_REST_URL ?? bitrix!.url, logger: logger.child({ system: 'bitrix' }) });
+    const evotorClient = new EvotorCloudClient({
+      apiUrl: env.EVOTOR_API_URL ?? evotor!.url,
+      token: evotorToken,
+      appId: evotorAppId,
+      publisherApiUrl: env.EVOTOR_PUBLISHER_API_URL,
+      publisherToken: env.EVOTOR_PUBLISHER_TOKEN,
+      logger: logger.child({ system: 'evotor' }),
+    });
+
+    const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    stops.push(() => nativeConnection.close());
+    const connection = await Connection.connect({ address: opts.temporalAddress });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: opts.namespace });
+
+    const workers = await createWorkers({
+      connection: nativeConnection,
+      namespace: opts.namespace,
+      config,
+      bitrix: bitrixClient,
+      evotor: evotorClient,
+      logger,
+      workflowBundle: opts.workflowBundle,
+      bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
+    });
+    const running = runWorkers(workers);
+    stops.push(async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    });
+
+    const app = createApi({
+      client,
+      logger: logger.child({ component: 'api' }),
+      bitrixApplicationToken: bitrixAppToken,
+      evotorWebhookTokens: env.EVOTOR_WEBHOOK_TOKEN ? env.EVOTOR_WEBHOOK_TOKEN.split(',') : [evotorWebhookToken],
+      adminApiKey,
+    });
+    const { server, url: apiUrl } = await listen(app, opts.ports?.api ?? env.API_PORT, env.API_HOST);
+    stops.push(() => closeServer(server));
+
+    bitrix?.addEventHandler({ event: 'ONSALEORDERSAVED', handler: `${apiUrl}/webhooks/bitrix`, applicationToken: bitrixAppToken });
+    evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
+
+    return { apiUrl, adminApiKey, bitrixAppToken, evotorWebhookToken, bitrix, evotor, client, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

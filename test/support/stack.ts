@@ -1,0 +1,65 @@
+import pino from 'pino';
+import { loadEnv, parsePosConfig, type PosConfig } from '../../lib/config';
+import { startStack, type Stack, type StackOptions } from '../../lib/stack';
+import { allocateTestNamespace } from './namespaces';
+
+export const TEST_POS_CONFIG = `
+bitrix:
+  posPaySystemIds: ["10"]
+  statuses: { awaitingPayment: WP, paid: P, canceled: CN }
+payment: { deadline: 3d, fiscalDeadline: 30m }
+stores:
+  - id: msk-1
+    name: Pickup Moscow 1
+    bitrixStoreId: "1"
+    evotorStoreId: "20240101-0000-4000-8000-000000000001"
+    evotorDeviceIds: ["20240101-0000-4000-8000-0000000000d1"]
+    fiscalMode: terminal
+  - id: spb-2
+    name: Pickup Petersburg 2
+    bitrixStoreId: "2"
+    evotorStoreId: "20240101-0000-4000-8000-000000000002"
+    evotorDeviceIds: ["20240101-0000-4000-8000-0000000000d2"]
+    fiscalMode: terminal
+`;
+
+export const MSK_DEVICE = '20240101-0000-4000-8000-0000000000d1';
+
+export type TestStack = Stack & { namespace: string; config: PosConfig; bitrix: NonNullable<Stack['bitrix']>; evotor: NonNullable<Stack['evotor']> };
+
+/** The whole application against simulators, in its own Temporal namespace of the shared test server. */
+export async function startTestStack(overrides: Partial<StackOptions> = {}): Promise<TestStack> {
+  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  const bundle = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!address || !bundle) throw new Error('run tests through jest: test/global-setup.ts starts Temporal');
+  const config = parsePosConfig(TEST_POS_CONFIG, 'yaml', 'test config');
+  const namespace = allocateTestNamespace();
+  const stack = await startStack({
+    env: loadEnv({ API_PORT: '0' }),
+    config,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }),
+    temporalAddress: address,
+    namespace,
+    workflowBundle: { codePath: bundle },
+    ports: { api: 0, bitrix: 0, evotor: 0 },
+    bitrixActivitiesPerSecond: null,
+    ...overrides,
+  });
+  return { ...stack, namespace, config, bitrix: stack.bitrix!, evotor: stack.evotor! };
+}
+
+/** Polls until `probe` returns a value that is not undefined; fails with the last value seen. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
