@@ -114,7 +114,7 @@ describe('sale.order.list', () => {
 });
 
 describe('payments', () => {
-  test('update requires paySystemId, like Bitrix', async () => {
+  test('update requires paySystemId, like Bitrix; a rejected update writes nothing', async () => {
     const order = pickupOrder();
     const { status, body } = await raw('sale.payment.update.json', {
       method: 'POST',
@@ -123,6 +123,13 @@ describe('payments', () => {
     });
     expect(status).toBe(400);
     expect(body).toEqual({ error: 0, error_description: 'Required fields: paySystemId' });
+    expect(sim.state.getOrder(order.id).payments[0]!.paid).toBe(false);
+    const invalid = await raw('sale.payment.update.json', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: order.payments[0]!.id, fields: { paySystemId: 1, paid: 'Y', isReturn: 'X' } }),
+    });
+    expect(invalid.status).toBe(400);
     expect(sim.state.getOrder(order.id).payments[0]!.paid).toBe(false);
   });
 

@@ -42,7 +42,7 @@ const bitrix = proxyActivities<BitrixActivities>({
 });
 
 /** How long an intake run stays open for more events of the same order (they come in bursts). */
-const LINGER = '10s';
+const LINGER = '5s';
 
 /**
  * One short-lived run per burst of ONSALEORDERSAVED events of an order (started by signalWithStart).

@@ -32,11 +32,8 @@ export function fiscalAttributesFromDocument(doc: EvotorDocument): FiscalAttribu
   return fiscalAttributesListFromDocument(doc)[0] ?? null;
 }
 
-/**
- * One entry per fiscalized print group, from body.pos_print_results[] — field names as in real cloud v2
- * SELL documents (receipt_date "DDMMYYYY" + receipt_time "HHmm" in device time, fn_serial_number,
- * fiscal_document_number, fiscal_sign_doc_number) and evotor/documentation-api's document reference.
- */
+/** One entry per fiscalized print group. */
+// Field names from a real cloud v2 SELL document's body.pos_print_results[] and Evotor's document reference (rest_buy).
 export function fiscalAttributesListFromDocument(doc: EvotorDocument): FiscalAttributes[] {
   const out: FiscalAttributes[] = [];
   for (const r of doc.body.pos_print_results) {

@@ -7,14 +7,20 @@ import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../../workflo
 import { secretsEqual } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 
-/** Bitrix events arrive form-encoded with bracket keys; all values are strings (EXTERNAL-APIS.md §1). */
+/**
+ * Bitrix events arrive form-encoded with bracket keys; all values are strings (EXTERNAL-APIS.md §1).
+ * Validated under the sender's own key names, so an error names `data[FIELDS][ID]` as Bitrix spells it.
+ */
 const BitrixEventSchema = z.object({
-  event: z.string().min(1),
-  data: z.object({
-    FIELDS: z.object({ ID: z.string().regex(/^\d+$/, 'a numeric order id') }),
-  }),
+  event: z.string({ error: 'required' }).min(1, 'required'),
+  'data[FIELDS][ID]': z.string({ error: 'required' }).regex(/^\d+$/, 'a numeric order id'),
   ts: z.string().optional(),
 });
+
+function flatten(body: Record<string, unknown>): Record<string, unknown> {
+  const data = body.data as { FIELDS?: { ID?: unknown } } | undefined;
+  return { event: body.event, 'data[FIELDS][ID]': data?.FIELDS?.ID, ts: body.ts };
+}
 
 const ORDER_EVENTS = new Set(['ONSALEORDERSAVED', 'ONSALEORDERPAID', 'ONSALEORDERCANCELED']);
 
@@ -32,14 +38,14 @@ export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: s
       deps.logger.warn({ reason: token ? 'token mismatch' : 'token missing', event: body.event }, 'rejected Bitrix event');
       return sendError(res, 401, 'auth[application_token]: missing or wrong');
     }
-    const parsed = BitrixEventSchema.safeParse(body);
+    const parsed = BitrixEventSchema.safeParse(flatten(body));
     if (!parsed.success) {
       const message = fieldErrors(parsed.error);
       deps.logger.warn({ reason: message }, 'rejected Bitrix event');
       return sendError(res, 400, message);
     }
     const event = parsed.data.event.toUpperCase();
-    const orderId = parsed.data.data.FIELDS.ID;
+    const orderId = parsed.data['data[FIELDS][ID]'];
     if (!ORDER_EVENTS.has(event)) {
       deps.logger.info({ event, orderId }, 'Bitrix event ignored: not an order event');
       return res.status(200).json({ status: 'ignored', reason: `event ${event} is not handled` });

@@ -477,24 +477,25 @@ export class BitrixSimState {
   addPayment(fields: Record<string, unknown>): SimPayment {
     requireFields(fields, ['orderId', 'paySystemId']);
     const order = this.getOrder(int(fields.orderId, 'orderId'));
-    const paySystemId = this.paySystemId(fields.paySystemId);
+    const patch = this.paymentPatch(fields);
     const used = [...order.payments, ...order.shipments].map((e) => Number(e.accountNumber.split('/')[1] ?? 0));
     const payment = this.newPayment(order, `${order.accountNumber}/${Math.max(0, ...used) + 1}`, {
-      paySystemId,
-      sum: 'sum' in fields ? money(fields.sum, 'sum') : 0,
+      paySystemId: patch.paySystemId!,
+      sum: 0,
       paid: false,
       psInvoiceId: null,
     });
+    Object.assign(payment, patch);
     order.payments.push(payment);
-    this.applyPaymentFields(order, payment, fields);
+    this.savePayment(order, payment);
     return payment;
   }
 
   updatePayment(id: number, fields: Record<string, unknown>): SimPayment {
     requireFields(fields, ['paySystemId']);
     const { order, payment } = this.findPayment(id);
-    payment.paySystemId = this.paySystemId(fields.paySystemId);
-    this.applyPaymentFields(order, payment, fields);
+    Object.assign(payment, this.paymentPatch(fields));
+    this.savePayment(order, payment);
     return payment;
   }
 
@@ -642,24 +643,31 @@ export class BitrixSimState {
     };
   }
 
-  private applyPaymentFields(order: SimOrder, payment: SimPayment, fields: Record<string, unknown>): void {
-    if ('paid' in fields) payment.paid = yn(fields.paid, 'paid');
-    if ('sum' in fields) payment.sum = money(fields.sum, 'sum');
-    if ('psSum' in fields) payment.psSum = nullable(fields.psSum, (v) => money(v, 'psSum'));
+  /** Validates every field before writing any, so a rejected update leaves the payment as it was. */
+  private paymentPatch(fields: Record<string, unknown>): Partial<SimPayment> {
+    const patch: Partial<SimPayment> = {};
+    if ('paySystemId' in fields) patch.paySystemId = this.paySystemId(fields.paySystemId);
+    if ('paid' in fields) patch.paid = yn(fields.paid, 'paid');
+    if ('sum' in fields) patch.sum = money(fields.sum, 'sum');
+    if ('psSum' in fields) patch.psSum = nullable(fields.psSum, (v) => money(v, 'psSum'));
     for (const key of ['datePaid', 'psResponseDate', 'payReturnDate'] as const) {
-      if (key in fields) payment[key] = nullable(fields[key], (v) => date(v, key));
+      if (key in fields) patch[key] = nullable(fields[key], (v) => date(v, key));
     }
     for (const key of ['psInvoiceId', 'psStatus', 'psStatusCode', 'psStatusDescription', 'psStatusMessage', 'psCurrency'] as const) {
-      if (key in fields) payment[key] = nullable(fields[key], str);
+      if (key in fields) patch[key] = nullable(fields[key], str);
     }
     for (const key of ['payReturnNum', 'payReturnComment', 'comments', 'xmlId'] as const) {
-      if (key in fields) payment[key] = str(fields[key] ?? '');
+      if (key in fields) patch[key] = str(fields[key] ?? '');
     }
     if ('isReturn' in fields) {
       const v = str(fields.isReturn);
       if (!['N', 'Y', 'P'].includes(v)) throw new RestError(400, 'BX_INVALID_VALUE', 'isReturn must be N, Y or P');
-      payment.isReturn = v;
+      patch.isReturn = v;
     }
+    return patch;
+  }
+
+  private savePayment(order: SimOrder, payment: SimPayment): void {
     this.emit('ONPAYMENTENTITYSAVED', { ID: String(payment.id) });
     this.saveOrder(order);
   }
