@@ -71,7 +71,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     paidAmount: 0,
     payments: [],
     alreadyPaidInBitrix: false,
-    timeline: [{ stage: 'LOADING', at: now() }],
+    timeline: [],
   };
   const seenReceipts = new Set<string>();
   let bitrixSaves = 0;

@@ -273,6 +273,12 @@ export class BitrixSimState {
     this.addStore({ id: 1, title: 'Основной склад' });
   }
 
+  /** New orders get ids above `n`: the sandbox keeps ids unique across restarts, as a real portal does. */
+  startOrderIdsAfter(n: number): void {
+    this.seq.order = Math.max(this.seq.order ?? 0, n);
+    this.seq.account = Math.max(this.seq.account ?? 0, n);
+  }
+
   private next(kind: string): number {
     this.seq[kind] = (this.seq[kind] ?? 0) + 1;
     return this.seq[kind]!;

@@ -1,0 +1,96 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadEnv, loadPosConfig, missingOutsideSystems } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { onShutdown, runMain } from '../lib/main-helpers';
+import { startStack } from '../lib/stack';
+import { startLocalTemporal } from '../lib/temporal-env';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
+
+/** What `npm run demo` needs to reach a running sandbox; secrets stay in this file (mode 600), not in logs. */
+export interface SandboxInfo {
+  apiUrl: string;
+  adminApiKey: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  namespace: string;
+  bitrixAdminUrl?: string;
+  evotorUrl?: string;
+  deviceIds: Record<string, string[]>;
+}
+
+export const SANDBOX_INFO_FILE = 'sandbox.json';
+
+const logger = createLogger('sandbox');
+
+runMain(logger, async () => {
+  const env = loadEnv();
+  const config = loadPosConfig(env.POS_CONFIG);
+  installTemporalRuntime(logger, 'WARN');
+  const dataDir = resolve(env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+
+  let temporal: TestWorkflowEnvironment | undefined;
+  let temporalAddress = env.TEMPORAL_ADDRESS;
+  let temporalUiUrl: string | undefined;
+  if (!temporalAddress) {
+    logger.info('starting the embedded Temporal dev server');
+    temporal = await startLocalTemporal({
+      port: env.TEMPORAL_DEV_PORT,
+      ui: true,
+      uiPort: env.TEMPORAL_UI_PORT,
+      dbFilename: join(dataDir, 'temporal.sqlite'),
+      namespace: env.TEMPORAL_NAMESPACE,
+    });
+    temporalAddress = temporal.address;
+    temporalUiUrl = `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
+  }
+
+  const simulated = missingOutsideSystems(env);
+  const stack = await startStack({
+    env,
+    config,
+    logger,
+    temporalAddress,
+    namespace: env.TEMPORAL_NAMESPACE,
+    ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2 },
+  });
+
+  // Temporal keeps its workflows across restarts while the simulators start empty: keep order ids unique.
+  stack.bitrix?.state.startOrderIdsAfter(Math.floor((Date.now() - Date.UTC(2026, 0, 1)) / 1000));
+
+  const info: SandboxInfo = {
+    apiUrl: stack.apiUrl,
+    adminApiKey: stack.adminApiKey,
+    temporalAddress,
+    temporalUiUrl,
+    namespace: env.TEMPORAL_NAMESPACE,
+    bitrixAdminUrl: stack.bitrix?.adminUrl,
+    evotorUrl: stack.evotor?.url,
+    deviceIds: Object.fromEntries(config.stores.map((s) => [s.id, s.evotorDeviceIds])),
+  };
+  const infoPath = join(dataDir, SANDBOX_INFO_FILE);
+  writeFileSync(infoPath, JSON.stringify(info, null, 2));
+  chmodSync(infoPath, 0o600);
+
+  onShutdown(logger, async () => {
+    await stack.stop();
+    await temporal?.teardown();
+  });
+
+  const lines = [
+    '',
+    'Sandbox is running. Ctrl-C stops everything.',
+    `  API:               ${stack.apiUrl}   (GET /healthz, /readyz; admin API key in ${infoPath})`,
+    `  Temporal:          ${temporalAddress}  namespace "${env.TEMPORAL_NAMESPACE}"${temporal ? '  (embedded dev server, data in ' + join(dataDir, 'temporal.sqlite') + ')' : ''}`,
+    ...(temporalUiUrl ? [`  Temporal Web UI:   ${temporalUiUrl}`] : []),
+    ...(stack.bitrix ? [`  Bitrix simulator:  ${stack.bitrix.adminUrl}/state  (REST at ${stack.bitrix.url.replace(/\/rest\/.*/, '/rest/…')})`] : []),
+    ...(stack.evotor ? [`  Evotor simulator:  ${stack.evotor.url}/_admin/state`] : []),
+    `  Simulated systems: ${simulated.filter((s) => s !== 'atol').join(', ') || 'none'}`,
+    '',
+    'Play one order through it:  npm run demo',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+});
