@@ -1,14 +1,18 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Field paths that may carry secrets; pino replaces their values with "[redacted]". */
-const REDACT_PATHS = [
-  'token', 'password', 'pass', 'secret', 'authorization', 'apiKey',
-  '*.token', '*.password', '*.pass', '*.secret', '*.authorization', '*.apiKey',
+/**
+ * Field paths that may carry secrets or personal data; pino replaces their values with "[redacted]".
+ * Two levels deep covers `{ body: { auth: ... } }` and `{ receipt: { client: { email } } }`.
+ */
+const SENSITIVE = ['token', 'password', 'pass', 'login', 'secret', 'authorization', 'apiKey', 'adminApiKey',
+  'application_token', 'restUrl', 'webhookUrl', 'email', 'phone', 'customer_email', 'customer_phone'];
+export const REDACT_PATHS = [
+  ...SENSITIVE,
+  ...SENSITIVE.map((k) => `*.${k}`),
+  ...SENSITIVE.map((k) => `*.*.${k}`),
   'headers.authorization', 'req.headers.authorization', 'req.headers.token',
-  'auth.application_token', 'body.auth.application_token',
-  'email', 'phone', '*.email', '*.phone',
 ];
 
 /** Webhook URLs carry their secret in the path (/rest/1/<code>/): keep only the host. */
@@ -22,20 +26,29 @@ export function redactUrl(url: string): string {
   }
 }
 
-let root: Logger | undefined;
-
-export function rootLogger(): Logger {
-  if (!root) {
-    const pretty = process.env.LOG_PRETTY === '1' || process.env.LOG_PRETTY === 'true';
-    root = pino({
-      level: process.env.LOG_LEVEL ?? 'info',
+export function buildLogger(opts: { level?: string; pretty?: boolean } = {}, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
-      transport: pretty
+      transport: opts.pretty && !destination
         ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }
         : undefined,
+    },
+    destination,
+  );
+}
+
+let root: Logger | undefined;
+
+export function rootLogger(): Logger {
+  if (!root) {
+    root = buildLogger({
+      level: process.env.LOG_LEVEL ?? 'info',
+      pretty: process.env.LOG_PRETTY === '1' || process.env.LOG_PRETTY === 'true',
     });
   }
   return root;

@@ -1,8 +1,10 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadEnv, loadPosConfig, missingOutsideSystems } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { ensureSearchAttributes } from '../lib/search-attributes-admin';
 import { onShutdown, runMain } from '../lib/main-helpers';
 import { startStack } from '../lib/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
@@ -45,6 +47,17 @@ runMain(logger, async () => {
     });
     temporalAddress = temporal.address;
     temporalUiUrl = `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
+  }
+
+  else {
+    const connection = await Connection.connect({ address: temporalAddress });
+    try {
+      await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE, logger);
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'could not register search attributes; register them with the admin tools (docker-compose.yml)');
+    } finally {
+      await connection.close();
+    }
   }
 
   const simulated = missingOutsideSystems(env);

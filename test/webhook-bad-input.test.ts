@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import { buildLogger } from '../lib/logger';
 import type { PosPaymentStatus } from '../domain/payment';
 import type { bitrixOrderEventsWorkflow } from '../workflows/order-events';
 import { statusQuery } from '../workflows/pos-payment';
@@ -19,7 +19,7 @@ describe('bad input at the webhook doors', () => {
         done();
       },
     });
-    stack = await startTestStack({ logger: pino({ level: 'info' }, sink) });
+    stack = await startTestStack({ logger: buildLogger({ level: 'info' }, sink) });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -41,15 +41,34 @@ export interface AtolSimulatorOptions {
   random?: () => number;
 }
 
+/** What a request to the ATOL API is, for scoping faults: the token, a registration, or a report read. */
+export const atolFaultOperations = ['getToken', 'sell', 'sell_refund', 'report'] as const;
+export type AtolFaultOperation = (typeof atolFaultOperations)[number];
+
+/**
+ * Injectable faults. Setting them merges into the current ones; `reset()` clears them all. The request faults
+ * (latency, errors, timeouts, lost answers) hit only `operation` when it is set; register failures
+ * (failNextReceipts/failRate) are not requests and ignore it.
+ */
 export const atolFaultsSchema = z.object({
-  /** Delay before every non-admin request is handled. */
+  /** Delay before every non-admin request (in scope) is handled. */
   latencyMs: z.number().int().min(0).optional(),
-  /** Share of non-admin requests answered with a 5xx instead of being handled. */
+  /** Share of non-admin requests (in scope) answered with a 5xx instead of being handled. */
   errorRate: z.number().min(0).max(1).optional(),
   /** The 5xx status for errorRate; 500 carries ATOL code 50, others a proxy's plain text. Default 500. */
   errorStatus: z.number().int().min(500).max(599).optional(),
+  /** Share of requests (in scope) that hang without being applied: no token, no receipt; see hangMs. */
+  timeoutRate: z.number().min(0).max(1).optional(),
+  /** The next N requests (in scope) hang without being applied. Checked before errorRate. */
+  timeoutNext: z.number().int().min(0).optional(),
+  /** How long a hanging request hangs before its socket is destroyed (no answer ever); default 120 s. */
+  hangMs: z.number().int().min(0).optional(),
   /** The next N sell/sell_refund requests are applied, then the socket is destroyed without an answer. */
   applyThenLoseNext: z.number().int().min(0).optional(),
+  /** Share of sell/sell_refund requests that are applied, then lose their answer (socket destroyed). */
+  applyThenLoseRate: z.number().min(0).max(1).optional(),
+  /** Limit the request faults to one operation; null removes the limit. */
+  operation: z.enum(atolFaultOperations).nullable().optional(),
   /** The next N accepted receipts end in fail (register error). */
   failNextReceipts: z.number().int().min(0).optional(),
   failRate: z.number().min(0).max(1).optional(),
@@ -99,7 +118,9 @@ export interface AtolSimulatorState {
   tokens: { issued: number; active: number };
   callbacks: CallbackRecord[];
   faults: AtolFaults;
-  counters: { requests: number; rateLimited: number; injectedErrors: number; lostAnswers: number };
+  counters: { requests: number; rateLimited: number; injectedErrors: number; lostAnswers: number; timeouts: number };
+  /** Requests hanging right now (timeout faults). */
+  hangingRequests: number;
 }
 
 export interface AtolSimulator {
@@ -167,7 +188,8 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
   const timers = new Map<string, NodeJS.Timeout>();
   let callbacks: CallbackRecord[] = [];
   let faults: AtolFaults = {};
-  let counters = { requests: 0, rateLimited: 0, injectedErrors: 0, lostAnswers: 0 };
+  let counters = freshCounters();
+  const hanging = new Set<Response>();
   let bucket = { tokens: Math.max(1, groupRate), at: Date.now() };
   let fiscalDocumentNumber = 0;
   let tokensIssued = 0;
@@ -273,9 +295,36 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
   app.disable('x-powered-by');
   const rawBody = express.text({ type: () => true, limit: '1mb' });
 
-  app.use('/possystem', async (_req: Request, res: Response, next: NextFunction) => {
+  /** Whether the request faults apply to a request of this operation. */
+  const inScope = (operation: string | undefined): boolean => !faults.operation || faults.operation === operation;
+  /** Consumes one of the next-N counter, else rolls the rate. */
+  const hit = (next: 'timeoutNext' | 'applyThenLoseNext', rate: number | undefined): boolean => {
+    const left = faults[next] ?? 0;
+    if (left > 0) {
+      faults[next] = left - 1;
+      return true;
+    }
+    return rate !== undefined && rate > 0 && random() < rate;
+  };
+
+  /** Leaves the request unanswered and unapplied until hangMs, close(), or the client gives up. */
+  const hang = (req: Request, res: Response, operation: string | undefined): void => {
+    counters.timeouts += 1;
+    hanging.add(res);
+    log.info({ operation, path: req.path }, 'atol-sim: request hangs (fault)');
+    const timer = setTimeout(() => res.socket?.destroy(), faults.hangMs ?? 120_000);
+    res.on('close', () => {
+      clearTimeout(timer);
+      hanging.delete(res);
+    });
+  };
+
+  app.use('/possystem', async (req: Request, res: Response, next: NextFunction) => {
     counters.requests += 1;
+    const operation = operationOf(req.path);
+    if (!inScope(operation)) return next();
     if (faults.latencyMs) await sleep(faults.latencyMs);
+    if (hit('timeoutNext', faults.timeoutRate)) return hang(req, res, operation);
     if (faults.errorRate && random() < faults.errorRate) {
       counters.injectedErrors += 1;
       const status = faults.errorStatus ?? 500;
@@ -338,8 +387,7 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     }
     const body = parsed.value as Record<string, unknown> & { external_id: string; timestamp: string; receipt: ReceiptShape; service?: { callback_url?: string } };
     const lose = (): boolean => {
-      if ((faults.applyThenLoseNext ?? 0) <= 0) return false;
-      faults.applyThenLoseNext = (faults.applyThenLoseNext ?? 0) - 1;
+      if (!inScope(operation) || !hit('applyThenLoseNext', faults.applyThenLoseRate)) return false;
       counters.lostAnswers += 1;
       log.info({ operation, externalId: body.external_id }, 'atol-sim: applied, answer lost (fault)');
       req.socket.destroy();
@@ -409,10 +457,12 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
       callbacks: callbacks.map((c) => ({ ...c })),
       faults: { ...faults },
       counters: { ...counters },
+      hangingRequests: hanging.size,
     };
   };
   const setFaults = (next: AtolFaults): void => {
     faults = { ...faults, ...atolFaultsSchema.parse(next) };
+    if (faults.operation === null) delete faults.operation;
     log.info({ faults }, 'atol-sim: faults set');
   };
   const reset = (): void => {
@@ -424,7 +474,7 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     byExternalId.clear();
     callbacks = [];
     faults = {};
-    counters = { requests: 0, rateLimited: 0, injectedErrors: 0, lostAnswers: 0 };
+    counters = freshCounters();
     bucket = { tokens: Math.max(1, groupRate), at: Date.now() };
     tokensIssued = 0;
   };
@@ -457,6 +507,8 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     close: async () => {
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
+      // Hanging requests would hold server.close() until hangMs; nobody waits for their answer any more.
+      for (const res of hanging) res.socket?.destroy();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -499,6 +551,20 @@ function fiscalPayload(r: SimulatedReceipt, documentNumber: number, receiptDateT
     ofd_inn: '7704211201',
     ofd_receipt_url: `https://ofd.example.test/rec?fn=${fn}&i=${documentNumber}&fp=${fiscalSign}`,
   };
+}
+
+/** The operation of a path under /possystem (e.g. /v5/shop-group/sell); undefined for paths the API does not have. */
+function operationOf(path: string): string | undefined {
+  const parts = path.split('/').filter(Boolean);
+  if (parts[0] !== 'v5') return undefined;
+  if (parts.length === 2 && parts[1] === 'getToken') return 'getToken';
+  if (parts.length === 4 && parts[2] === 'report') return 'report';
+  if (parts.length === 3) return parts[2];
+  return undefined;
+}
+
+function freshCounters(): AtolSimulatorState['counters'] {
+  return { requests: 0, rateLimited: 0, injectedErrors: 0, lostAnswers: 0, timeouts: 0 };
 }
 
 function parseJson(text: unknown): { ok: true; value: unknown } | { ok: false } {

@@ -15,6 +15,11 @@ import {
 } from './terminal';
 import { TerminalOrderPayloadSchema, orderExtras, orderSaleLines } from './terminal-app';
 import { WebhookDispatcher, type Delivery } from './webhooks';
+import { SimulatorError } from './errors';
+import { inScope, noFaultCounts, noFaults, pickFault, type FaultCounts, type FaultKind, type Faults } from './faults';
+
+export { SimulatorError } from './errors';
+export type { FaultCounts, FaultKind, Faults, FaultsPatch } from './faults';
 
 /**
  * The Evotor cloud and its terminals, in memory: stores, devices, cloud documents, push notifications
@@ -44,16 +49,6 @@ export interface EvotorSimulatorOptions {
   now?: () => number;
   random?: () => number;
   logger?: Logger;
-}
-
-export interface Faults {
-  /** Added to every cloud and push call. */
-  latencyMs: number;
-  /** 0..1: share of cloud and push calls that fail with errorStatus. */
-  errorRate: number;
-  errorStatus: number;
-  /** The next N cloud and push calls fail with errorStatus (deterministic). */
-  failNext: number;
 }
 
 export interface ReceiptResult {
@@ -118,6 +113,8 @@ export interface SimulatorState {
   deliveries: Delivery[];
   webhook: { url?: string; tokenSet: boolean; duplicateRate: number; timeoutMs: number; retryDelayMs: number; maxAttempts: number };
   faults: Faults;
+  /** How many times each injected fault struck since start or reset. */
+  faultCounts: FaultCounts;
 }
 
 interface CloudDocument {
@@ -147,16 +144,6 @@ export interface PushView {
   payload: unknown;
 }
 
-export class SimulatorError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly code = 'BAD_REQUEST',
-  ) {
-    super(message);
-  }
-}
-
 const DEFAULT_STORE = { id: '20190528-92E7-4012-80D2-C5CDAF90F275', name: 'Пункт выдачи №1', address: 'Москва' };
 const DEFAULT_DEVICE: TerminalSpec = { id: '20190528-8698-409A-8002-A0C67CCF7B3F', storeId: DEFAULT_STORE.id, name: 'Касса №1' };
 const DEFAULT_APP_ID = '5d5c1f0e-7b1a-4c52-9c3e-6f0b2c1a9e01';
@@ -167,6 +154,7 @@ export class EvotorCloud {
   readonly dispatcher: WebhookDispatcher;
   readonly rateLimit: FixedWindow | undefined;
   faults: Faults = noFaults();
+  faultCounts: FaultCounts = noFaultCounts();
   private stores: { id: string; name: string; address: string }[] = [];
   private terminals = new Map<string, Terminal>();
   private documents: CloudDocument[] = [];
@@ -197,6 +185,7 @@ export class EvotorCloud {
     this.dispatcher.reset(this.opts.webhook ?? {});
     this.rateLimit?.reset();
     this.faults = noFaults();
+    this.faultCounts = noFaultCounts();
     this.documents = [];
     this.pushes = [];
     this.sales.clear();
@@ -215,14 +204,17 @@ export class EvotorCloud {
     }
   }
 
-  /** The status an injected fault answers this call with, if any. */
-  injectedFailure(): number | undefined {
-    const f = this.faults;
-    if (f.failNext > 0) {
-      f.failNext--;
-      return f.errorStatus;
-    }
-    return f.errorRate > 0 && this.random() < f.errorRate ? f.errorStatus : undefined;
+  /** Whether the faults (latency included) apply to this call at all. */
+  faultsApplyTo(method: string, path: string): boolean {
+    return inScope(this.faults, method, path);
+  }
+
+  /** The fault that strikes this call, if any (counted; a …Next counter is used up). */
+  injectedFault(method: string, path: string): FaultKind | undefined {
+    if (!inScope(this.faults, method, path)) return undefined;
+    const kind = pickFault(this.faults, this.random);
+    if (kind) this.faultCounts[kind]++;
+    return kind;
   }
 
   listStores(): Record<string, unknown>[] {
@@ -502,6 +494,7 @@ export class EvotorCloud {
         maxAttempts: w.maxAttempts,
       },
       faults: this.faults,
+      faultCounts: this.faultCounts,
     });
   }
 }
@@ -567,10 +560,6 @@ function decodeCursor(s: string): DocumentsCursor {
 
 function compareKey(a: [number, string], b: [number, string]): number {
   return a[0] !== b[0] ? a[0] - b[0] : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
-}
-
-function noFaults(): Faults {
-  return { latencyMs: 0, errorRate: 0, errorStatus: 503, failNext: 0 };
 }
 
 function parseInstant(v: unknown, field: string): number {

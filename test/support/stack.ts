@@ -1,5 +1,5 @@
-import pino from 'pino';
 import { loadEnv, parsePosConfig, type PosConfig } from '../../lib/config';
+import { buildLogger } from '../../lib/logger';
 import { startStack, type Stack, type StackOptions } from '../../lib/stack';
 import { allocateTestNamespace } from './namespaces';
 
@@ -37,7 +37,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}): Pro
   const stack = await startStack({
     env: loadEnv({ API_PORT: '0' }),
     config,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }),
+    logger: buildLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }),
     temporalAddress: address,
     namespace,
     workflowBundle: { codePath: bundle },
