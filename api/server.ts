@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
 import { adminRouter } from './routes/admin';
+import { atolCallbackRouter } from './routes/atol-callback';
 import { bitrixWebhookRouter } from './routes/bitrix-webhook';
 import { evotorWebhookRouter } from './routes/evotor-webhook';
 import { sendError } from './errors';
@@ -33,6 +34,7 @@ export function createApi(deps: ApiDeps): express.Express {
   });
   app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, logger: deps.logger }));
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, logger: deps.logger }));
+  app.use(atolCallbackRouter({ client: deps.client, logger: deps.logger }));
   app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {

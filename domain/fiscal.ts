@@ -21,3 +21,8 @@ export interface FiscalAttributes {
   /** Total of the fiscal receipt, in kopecks (tag 1020), when known. */
   total?: number;
 }
+
+/** The ATOL `external_id` of an order's sale receipt: deterministic, so a resend is answered with code 33. */
+export function atolSellExternalId(orderId: string, attempt: number): string {
+  return attempt <= 1 ? `pos-${orderId}-sell` : `pos-${orderId}-sell-${attempt}`;
+}

@@ -60,6 +60,8 @@ export interface PosPaymentStatus {
   waitingFor?: string;
   deadline?: string;
   problem?: Problem;
+  /** How it ended when a person or Bitrix ended it early (cancel reason, resolve note). */
+  resolution?: string;
   /** Stages passed, with the time each was entered. */
   timeline: { stage: PaymentStage; at: string }[];
 }

@@ -1,3 +1,4 @@
+import { AtolClient } from '../activities/atol/client';
 import { BitrixClient } from '../activities/bitrix/client';
 import { EvotorCloudClient } from '../activities/evotor/client';
 import { ConfigError, type EnvConfig } from './config';
@@ -10,8 +11,17 @@ function required(env: EnvConfig, name: keyof EnvConfig): string {
 }
 
 /** The outside-system clients, built from the validated environment. */
-export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixClient; evotor: EvotorCloudClient } {
+export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixClient; evotor: EvotorCloudClient; atol?: AtolClient } {
   return {
+    atol: env.ATOL_API_URL
+      ? new AtolClient({
+          apiUrl: env.ATOL_API_URL,
+          login: required(env, 'ATOL_LOGIN'),
+          password: required(env, 'ATOL_PASSWORD'),
+          groupCode: required(env, 'ATOL_GROUP_CODE'),
+          logger: logger.child({ system: 'atol' }),
+        })
+      : undefined,
     bitrix: new BitrixClient({ restUrl: required(env, 'BITRIX_REST_URL'), logger: logger.child({ system: 'bitrix' }) }),
     evotor: new EvotorCloudClient({
       apiUrl: required(env, 'EVOTOR_API_URL'),

@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   ATOL_GROUP_CODE: z.string().min(1).optional(),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   API_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where outside systems reach our API (ATOL callbacks); unset = no callbacks, the report is polled. */
+  PUBLIC_BASE_URL: optionalUrl,
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   POS_CONFIG: z.string().min(1).default('config/pos.example.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { AtolClient } from '../activities/atol/client';
 import { BitrixClient } from '../activities/bitrix/client';
 import { EvotorCloudClient } from '../activities/evotor/client';
 import { createApi, listen } from '../api/server';
+import { startAtolSimulator, type AtolSimulator } from '../simulators/atol';
 import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { createWorkers, runWorkers } from '../workers/worker';
@@ -20,7 +22,9 @@ export interface StackOptions {
   namespace: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Ports for the API and simulators; 0 = ephemeral. */
-  ports?: { api?: number; bitrix?: number; evotor?: number };
+  ports?: { api?: number; bitrix?: number; evotor?: number; atol?: number };
+  /** ATOL simulator: time from acceptance to the report (default 1 s, as the real service roughly takes). */
+  atolProcessingDelayMs?: number;
   bitrixRateLimit?: { rps: number; burst: number } | null;
   /** Share of Evotor webhook deliveries sent twice even when answered 200 (real Evotor does it). */
   evotorDuplicateRate?: number;
@@ -36,6 +40,7 @@ export interface Stack {
   /** Present when the outside system is simulated (its URL was not configured). */
   bitrix?: BitrixSimulator;
   evotor?: EvotorSimulator;
+  atol?: AtolSimulator;
   client: Client;
   stop(): Promise<void>;
 }
@@ -103,6 +108,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops.push(() => evotor!.close());
     }
 
+    let atol: AtolSimulator | undefined;
+    const atolCredentials = { login: env.ATOL_LOGIN ?? 'sandbox-login', password: env.ATOL_PASSWORD ?? secret(), groupCode: env.ATOL_GROUP_CODE ?? 'sandbox-group' };
+    if (!env.ATOL_API_URL) {
+      atol = await startAtolSimulator({
+        port: opts.ports?.atol ?? 0,
+        ...atolCredentials,
+        processingDelayMs: opts.atolProcessingDelayMs,
+        logger: logger.child({ component: 'atol-simulator' }),
+      });
+      stops.push(() => atol!.close());
+    }
+
     const bitrixClient = new BitrixClient({ restUrl: env.BITRIX_REST_URL ?? bitrix!.url, logger: logger.child({ system: 'bitrix' }) });
     const evotorClient = new EvotorCloudClient({
       apiUrl: env.EVOTOR_API_URL ?? evotor!.url,
@@ -112,6 +129,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       publisherToken: env.EVOTOR_PUBLISHER_TOKEN,
       logger: logger.child({ system: 'evotor' }),
     });
+
+    const atolClient = new AtolClient({ apiUrl: env.ATOL_API_URL ?? atol!.url, ...atolCredentials, logger: logger.child({ system: 'atol' }) });
 
     const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
     stops.push(() => nativeConnection.close());
@@ -125,6 +144,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       config,
       bitrix: bitrixClient,
       evotor: evotorClient,
+      atol: atolClient,
+      publicBaseUrl: env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined),
       logger,
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
@@ -148,7 +169,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     bitrix?.addEventHandler({ event: 'ONSALEORDERSAVED', handler: `${apiUrl}/webhooks/bitrix`, applicationToken: bitrixAppToken });
     evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
 
-    return { apiUrl, adminApiKey, bitrixAppToken, evotorWebhookToken, bitrix, evotor, client, stop };
+    return { apiUrl, adminApiKey, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, client, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -20,6 +20,7 @@ runMain(logger, async () => {
     ...createClients(env, logger),
     logger,
     bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
+    publicBaseUrl: env.PUBLIC_BASE_URL,
   });
   onShutdown(logger, async () => {
     for (const w of workers) w.shutdown();

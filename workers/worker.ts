@@ -1,7 +1,9 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createBitrixActivities } from '../activities/bitrix/activities';
 import type { BitrixClient } from '../activities/bitrix/client';
+import type { AtolClient } from '../activities/atol/client';
 import { createEvotorActivities } from '../activities/evotor/activities';
+import { createFiscalActivities } from '../activities/fiscal/activities';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { TASK_QUEUES } from '../domain/payment';
 import type { PosConfig } from '../lib/config';
@@ -13,6 +15,10 @@ export interface WorkerDeps {
   config: PosConfig;
   bitrix: BitrixClient;
   evotor: EvotorCloudClient;
+  /** ATOL Online, for stores with fiscalMode "atol". */
+  atol?: AtolClient;
+  /** Our API's public base URL, for ATOL callbacks. */
+  publicBaseUrl?: string;
   logger: Logger;
   /** Bitrix requests per second allowed across all workers (server-side task-queue limit). */
   bitrixActivitiesPerSecond?: number;
@@ -42,6 +48,17 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       ...common,
       taskQueue: TASK_QUEUES.evotor,
       activities: createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
+    }),
+    Worker.create({
+      ...common,
+      taskQueue: TASK_QUEUES.fiscal,
+      activities: createFiscalActivities({
+        bitrix: deps.bitrix,
+        atol: deps.atol,
+        config: deps.config,
+        callbackBaseUrl: deps.publicBaseUrl,
+        logger: deps.logger.child({ system: 'fiscal' }),
+      }),
     }),
   ]);
 }

@@ -12,9 +12,10 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { BitrixActivities, OrderContext } from '../activities/bitrix/activities';
+import type { BitrixActivities, OrderContext, PickupStore } from '../activities/bitrix/activities';
 import type { EvotorActivities } from '../activities/evotor/activities';
-import type { FiscalAttributes } from '../domain/fiscal';
+import type { FiscalActivities } from '../activities/fiscal/activities';
+import { atolSellExternalId, type FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
 import {
   TASK_QUEUES,
@@ -22,7 +23,6 @@ import {
   type PosPaymentInput,
   type PosPaymentResult,
   type PosPaymentStatus,
-  type Problem,
   type TerminalPayment,
 } from '../domain/payment';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
@@ -31,6 +31,10 @@ import { PosFiscalMode, PosOrderId, PosStage, PosStageSince, PosStore, PosTermin
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
 /** Bitrix saved the order (ONSALEORDERSAVED): look again, e.g. for a cancellation. */
 export const orderSavedInBitrixSignal = defineSignal('orderSavedInBitrix');
+/** 1C:Retail fiscalized the payment (fiscal mode "1c"), reported through the middleware door. */
+export const fiscalConfirmedSignal = defineSignal<[FiscalAttributes]>('fiscalConfirmed');
+/** ATOL called back: a hint that the report is ready (the report itself is always re-read). */
+export const atolReportReadySignal = defineSignal('atolReportReady');
 export const statusQuery = defineQuery<PosPaymentStatus>('status');
 export const cancelUpdate = defineUpdate<PosPaymentStatus, [{ reason: string }]>('cancel');
 export const retryUpdate = defineUpdate<PosPaymentStatus, []>('retry');
@@ -38,18 +42,11 @@ export const resolveUpdate = defineUpdate<PosPaymentStatus, [{ note: string }]>(
 
 // Retryable outside-system errors are retried for up to an hour; after that a person is asked (NEEDS_ATTENTION).
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
-const bitrix = proxyActivities<BitrixActivities>({
-  taskQueue: TASK_QUEUES.bitrix,
-  startToCloseTimeout: '1m',
-  scheduleToCloseTimeout: '1h',
-  retry,
-});
-const evotor = proxyActivities<EvotorActivities>({
-  taskQueue: TASK_QUEUES.evotor,
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '10m',
-  retry,
-});
+const bitrix = proxyActivities<BitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
+const evotor = proxyActivities<EvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
+// A push cannot be looked up before it is sent again, so it is sent at most once: best effort, never doubled.
+const evotorPush = proxyActivities<EvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
+const fiscal = proxyActivities<FiscalActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 
 /** Ends the workflow early with an outcome chosen by a person or by Bitrix. */
 class Finish extends Error {
@@ -58,8 +55,8 @@ class Finish extends Error {
   }
 }
 
-const FISCAL_POLL_INITIAL_MS = 5_000;
-const FISCAL_POLL_MAX_MS = 5 * 60_000;
+const POLL_INITIAL_MS = 2_000;
+const POLL_MAX_MS = 60_000;
 
 export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPaymentResult> {
   const { orderId } = input;
@@ -75,7 +72,10 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
   };
   const seenReceipts = new Set<string>();
   let bitrixSaves = 0;
+  let atolHints = 0;
+  let confirmedBy1c: FiscalAttributes | undefined;
   let requested: { kind: 'retry' } | { kind: 'resolve'; note: string } | { kind: 'cancel'; reason: string } | undefined;
+  const paid = () => state.payments.length > 0 || state.alreadyPaidInBitrix;
 
   setHandler(statusQuery, () => state);
   setHandler(paymentReceivedSignal, (payment) => {
@@ -87,8 +87,10 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     log.info('payment received', { orderId, receiptId: payment.receiptId, amount: payment.amount });
     describe();
   });
-  setHandler(orderSavedInBitrixSignal, () => {
-    bitrixSaves++;
+  setHandler(orderSavedInBitrixSignal, () => void bitrixSaves++);
+  setHandler(atolReportReadySignal, () => void atolHints++);
+  setHandler(fiscalConfirmedSignal, (attributes) => {
+    confirmedBy1c ??= attributes;
   });
   setHandler(
     cancelUpdate,
@@ -100,7 +102,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       validator: (arg) => {
         if (!arg || typeof arg.reason !== 'string' || !arg.reason.trim()) throw new Error('reason: a non-empty text is required');
         if (isFinal(state.stage)) throw new Error(`the order's workflow has already ended (${state.stage})`);
-        if (state.payments.length > 0) throw new Error('the order is already paid at the terminal: cancel it in Bitrix to start a refund');
+        if (paid()) throw new Error('the order is already paid: cancel it in Bitrix so that the payment is refunded at the terminal');
       },
     },
   );
@@ -133,15 +135,16 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
 
   function describe(): void {
     const lines = [
-      `**Order ${state.accountNumber ?? orderId}** (Bitrix id ${orderId})${state.storeId ? ` at ${state.storeId}` : ''}`,
+      `**Order ${state.accountNumber ?? orderId}** (Bitrix id ${orderId})${state.storeId ? ` at ${state.storeId}` : ''}${state.fiscalMode ? `, fiscal mode ${state.fiscalMode}` : ''}`,
       `Stage: **${state.stage}** since ${state.stageSince}`,
     ];
     if (state.total !== undefined)
       lines.push(`Paid at terminal: ${kopecksToRubles(state.paidAmount)} of ${kopecksToRubles(state.total)} ${state.currency ?? ''}`.trim());
+    if (state.alreadyPaidInBitrix) lines.push('Bitrix already showed the payment as paid (e.g. by the 1C exchange).');
     if (state.waitingFor) lines.push(`Waiting for: ${state.waitingFor}${state.deadline ? ` (deadline ${state.deadline})` : ''}`);
     if (state.fiscal) lines.push(`Fiscal receipt: ${fiscalSummary(state.fiscal)}`);
-    if (state.problem)
-      lines.push(`Problem in "${state.problem.step}": ${state.problem.message}`, `What to do: ${state.problem.action}`);
+    if (state.problem) lines.push(`Problem in "${state.problem.step}": ${state.problem.message}`, `What to do: ${state.problem.action}`);
+    if (state.resolution) lines.push(`Closed: ${state.resolution}`);
     setCurrentDetails(lines.join('\n\n'));
   }
 
@@ -158,23 +161,22 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     describe();
   }
 
-  /** Stops in NEEDS_ATTENTION until a person retries, resolves or cancels. */
+  /** Stops in NEEDS_ATTENTION until a person retries (returns), resolves or cancels (throws Finish). */
   async function needsAttention(step: string, message: string, action: string): Promise<void> {
-    const resumeStage = state.stage;
-    const resumeWaiting = state.waitingFor;
-    state.problem = { step, message, action, at: now() } satisfies Problem;
+    const resume = { stage: state.stage, waitingFor: state.waitingFor, deadline: state.deadline };
+    state.problem = { step, message, action, at: now() };
     log.warn('needs attention', { orderId, step, message });
     enter('NEEDS_ATTENTION', 'a person: retry, resolve or cancel');
     await condition(() => requested !== undefined);
-    const action_ = requested!;
+    const decision = requested!;
     requested = undefined;
-    if (action_.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', action_.note);
-    if (action_.kind === 'cancel') throw new Finish('CANCELLED', action_.reason);
+    if (decision.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', decision.note);
+    if (decision.kind === 'cancel') throw new Finish('CANCELLED', decision.reason);
     state.problem = undefined;
-    enter(resumeStage, resumeWaiting);
+    enter(resume.stage, resume.waitingFor, resume.deadline);
   }
 
-  /** Runs one step; an activity failure that retries could not fix becomes NEEDS_ATTENTION, then retry. */
+  /** Runs one step; an activity failure that retries could not fix becomes NEEDS_ATTENTION, then runs again. */
   async function step<T>(name: string, action: string, fn: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
@@ -202,121 +204,182 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     }
   }
 
+  /** Waits for the terminal payment(s) until the deadline; handles cancellation and payment seen in Bitrix. */
+  async function awaitPayment(ctx: Extract<OrderContext, { found: true }>, store: PickupStore): Promise<void> {
+    await step('set awaiting-payment status', 'Check the status code in POS_CONFIG bitrix.statuses, then retry.', () =>
+      bitrix.setOrderStatus({ orderId, statusId: ctx.statuses.awaitingPayment }),
+    );
+    const deadlineMs = Date.now() + ctx.paymentDeadlineMs;
+    const deadline = new Date(deadlineMs).toISOString();
+    try {
+      // The push expires by itself at the deadline (Evotor cannot withdraw a push).
+      await evotorPush.pushOrderToTerminal({ deviceIds: store.evotorDeviceIds, payload: terminalOrderPayload({ ...ctx.order, buyer: {} }), activeTill: deadline });
+    } catch (err) {
+      log.warn('push to terminal failed; the cashier can find the order by its number', { orderId, error: (err as Error).message });
+    }
+    enter('AWAITING_PAYMENT', `payment of ${kopecksToRubles(ctx.order.total)} ${ctx.order.currency} at the terminal`, deadline);
+    let seenSaves = bitrixSaves;
+    for (;;) {
+      const woke = await condition(
+        () => state.paidAmount >= ctx.order.total || requested !== undefined || bitrixSaves !== seenSaves,
+        Math.max(deadlineMs - Date.now(), 1),
+      );
+      if (state.paidAmount >= ctx.order.total) return;
+      if (requested?.kind === 'cancel') {
+        const { reason } = requested;
+        await step('cancel order in Bitrix', 'Cancel the order in Bitrix by hand, then resolve.', () =>
+          bitrix.cancelOrder({ orderId, reason: `cancelled by support: ${reason}`, statusId: ctx.statuses.canceled }),
+        );
+        throw new Finish('CANCELLED', reason);
+      }
+      if (requested?.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', requested.note);
+      if (!woke) {
+        if (state.payments.length > 0) {
+          await needsAttention(
+            'check amount',
+            `only ${kopecksToRubles(state.paidAmount)} of ${kopecksToRubles(ctx.order.total)} ${ctx.order.currency} was paid by the deadline`,
+            'Take the rest at the terminal or refund what was paid, then resolve with a note.',
+          );
+          continue;
+        }
+        await step('cancel unpaid order', 'Cancel the order in Bitrix by hand, then resolve.', () =>
+          bitrix.cancelOrder({ orderId, reason: `not paid at the pickup point by ${deadline}`, statusId: ctx.statuses.canceled }),
+        );
+        throw new Finish('CANCELLED', 'payment deadline passed');
+      }
+      seenSaves = bitrixSaves;
+      const fresh = await loadContext();
+      if (fresh.order.canceled && state.payments.length === 0) throw new Finish('CANCELLED', 'the order was cancelled in Bitrix');
+      if (fresh.posPayment?.paid) {
+        state.alreadyPaidInBitrix = true;
+        describe();
+        return;
+      }
+    }
+  }
+
+  async function checkAmount(total: number, currency: string): Promise<void> {
+    if (state.payments.length === 0) return;
+    const currencies = new Set(state.payments.map((p) => p.currency));
+    if (state.paidAmount === total && currencies.size === 1 && currencies.has(currency)) return;
+    await needsAttention(
+      'check amount',
+      `paid ${kopecksToRubles(state.paidAmount)} ${[...currencies].join('/')} in ${state.payments.length} payment(s) for an order of ${kopecksToRubles(total)} ${currency}`,
+      'Refund the difference at the terminal or correct the order, then retry or resolve with a note.',
+    );
+  }
+
+  /** Gets the 54-FZ receipt's fiscal attributes by the store's fiscal mode. */
+  async function fiscalize(store: PickupStore, fiscalDeadlineMs: number): Promise<FiscalAttributes> {
+    const deadlineAt = Date.now() + fiscalDeadlineMs;
+    const deadline = new Date(deadlineAt).toISOString();
+    const minutes = Math.round(fiscalDeadlineMs / 60_000);
+    const untilDeadline = () => Math.max(deadlineAt - Date.now(), 1);
+
+    if (store.fiscalMode === 'terminal') {
+      enter('FISCALIZING', 'fiscal data of the receipt in the Evotor cloud', deadline);
+      const receipt = state.payments[0];
+      for (let delay = POLL_INITIAL_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
+        const found = await step('read fiscal data', 'Check the Evotor cloud document of the receipt, then retry.', () =>
+          evotor.fetchReceiptFiscalAttributes({ terminalStoreId: receipt.terminalStoreId, receiptId: receipt.receiptId }),
+        );
+        if (found) return found;
+        if (Date.now() >= deadlineAt) {
+          await needsAttention(
+            'read fiscal data',
+            `the Evotor cloud has no fiscal data for receipt ${receipt.receiptId} after ${minutes} min`,
+            'Check that the terminal is online and printed the receipt; retry when its document is in the Evotor cloud.',
+          );
+          continue;
+        }
+        await sleep(Math.min(delay, untilDeadline()));
+      }
+    }
+
+    if (store.fiscalMode === '1c') {
+      enter('FISCALIZING', 'a fiscal confirmation from 1C:Retail', deadline);
+      for (;;) {
+        if (await condition(() => confirmedBy1c !== undefined, untilDeadline())) return confirmedBy1c!;
+        await needsAttention(
+          'wait for 1C:Retail',
+          `1C:Retail has not confirmed the fiscal receipt within ${minutes} min`,
+          'Check the 1C:Retail middleware at the store; retry to wait again, or resolve once the receipt is printed.',
+        );
+      }
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      const externalId = atolSellExternalId(orderId, attempt);
+      enter('FISCALIZING', `ATOL Online receipt ${externalId}`, deadline);
+      const { uuid } = await step('send receipt to ATOL', 'Check ATOL credentials and the order data named in the error, then retry.', () =>
+        fiscal.registerAtolSell({ orderId, storeId: store.id, externalId, receiptTime: now() }),
+      );
+      for (let delay = POLL_INITIAL_MS; ; ) {
+        const report = await step('read ATOL report', 'Check that ATOL Online is reachable, then retry.', () => fiscal.getAtolReport({ uuid }));
+        if (report.status === 'done' && report.fiscal) return report.fiscal;
+        if (report.status === 'fail') {
+          await needsAttention(
+            'ATOL receipt',
+            `ATOL failed receipt ${externalId}: ${report.error ?? 'no reason given'}`,
+            'Fix the cause (ATOL settings, the order\'s data), then retry: a new receipt is sent.',
+          );
+          break;
+        }
+        if (Date.now() >= deadlineAt) {
+          await needsAttention(
+            'read ATOL report',
+            `ATOL has not processed receipt ${externalId} (uuid ${uuid}) within ${minutes} min`,
+            'Check the receipt in the ATOL Online account; retry to keep waiting for the same receipt.',
+          );
+          continue;
+        }
+        const hints = atolHints;
+        await condition(() => atolHints !== hints, Math.min(delay, untilDeadline()));
+        delay = Math.min(delay * 2, POLL_MAX_MS);
+      }
+    }
+  }
+
   try {
     upsertSearchAttributes([{ key: PosOrderId, value: orderId }]);
-    enter('LOADING');
+    enter('LOADING', 'the order from Bitrix');
     let ctx = await loadContext();
-    state.accountNumber = ctx.order.accountNumber;
-    state.total = ctx.order.total;
-    state.currency = ctx.order.currency;
     while (!ctx.posPayment || !ctx.store) {
       await needsAttention(
         'load order',
         !ctx.posPayment ? 'the order has no payment in a POS pay system' : (ctx.storeProblem ?? 'no pickup store'),
         !ctx.posPayment
-          ? 'Check the order\'s pay system in Bitrix (POS_CONFIG bitrix.posPaySystemIds), then retry.'
+          ? "Check the order's pay system in Bitrix (POS_CONFIG bitrix.posPaySystemIds), then retry."
           : 'Check the reservations of the order and the stores in POS_CONFIG, then retry.',
       );
       ctx = await loadContext();
     }
+    const order = ctx.order;
     const store = ctx.store!;
     const posPayment = ctx.posPayment!;
-    state.storeId = store.id;
-    state.fiscalMode = store.fiscalMode;
-    state.terminal = store.evotorDeviceIds[0];
+    Object.assign(state, {
+      accountNumber: order.accountNumber,
+      total: order.total,
+      currency: order.currency,
+      storeId: store.id,
+      fiscalMode: store.fiscalMode,
+      terminal: store.evotorDeviceIds[0],
+      alreadyPaidInBitrix: posPayment.paid,
+    });
     upsertSearchAttributes([
       { key: PosStore, value: store.id },
       { key: PosFiscalMode, value: store.fiscalMode },
       ...(state.terminal ? [{ key: PosTerminal, value: state.terminal }] : []),
     ]);
-    if (ctx.order.canceled && state.payments.length === 0) throw new Finish('CANCELLED', 'the order is cancelled in Bitrix');
-    state.alreadyPaidInBitrix = posPayment.paid;
+    if (order.canceled && !paid()) throw new Finish('CANCELLED', 'the order is cancelled in Bitrix');
 
-    if (!posPayment.paid) {
-      await step('set awaiting-payment status', 'Check the status code in POS_CONFIG bitrix.statuses, then retry.', () =>
-        bitrix.setOrderStatus({ orderId, statusId: ctx.statuses.awaitingPayment }),
-      );
-      const deadlineMs = Date.now() + ctx.paymentDeadlineMs;
-      const deadline = new Date(deadlineMs).toISOString();
-      try {
-        await evotor.pushOrderToTerminal({
-          deviceIds: store.evotorDeviceIds,
-          payload: terminalOrderPayload({ ...ctx.order, buyer: {} }),
-          activeTill: deadline,
-        });
-      } catch (err) {
-        // Best effort: the cashier can find the order by its number.
-        log.warn('push to terminal failed', { orderId, error: (err as Error).message });
-      }
-      enter('AWAITING_PAYMENT', `payment of ${kopecksToRubles(ctx.order.total)} ${ctx.order.currency} at the terminal`, deadline);
-      let seenSaves = bitrixSaves;
-      for (;;) {
-        const remaining = deadlineMs - Date.now();
-        const woke = await condition(
-          () => state.paidAmount >= ctx.order.total || requested !== undefined || bitrixSaves !== seenSaves,
-          Math.max(remaining, 1),
-        );
-        if (state.paidAmount >= ctx.order.total) break;
-        if (requested?.kind === 'cancel') throw new Finish('CANCELLED', requested.reason);
-        if (requested?.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', requested.note);
-        if (!woke) {
-          await step('cancel unpaid order', 'Cancel the order in Bitrix by hand, then resolve.', () =>
-            bitrix.cancelOrder({ orderId, reason: `not paid at the pickup point by ${deadline}`, statusId: ctx.statuses.canceled }),
-          );
-          throw new Finish('CANCELLED', 'payment deadline passed');
-        }
-        if (bitrixSaves !== seenSaves) {
-          seenSaves = bitrixSaves;
-          const fresh = await loadContext();
-          if (fresh.order.canceled && state.payments.length === 0) throw new Finish('CANCELLED', 'the order was cancelled in Bitrix');
-          if (fresh.posPayment?.paid) {
-            state.alreadyPaidInBitrix = true;
-            break;
-          }
-        }
-      }
-      if (state.payments.length > 0) {
-        const currencies = new Set(state.payments.map((p) => p.currency));
-        if (state.paidAmount !== ctx.order.total || currencies.size !== 1 || !currencies.has(ctx.order.currency)) {
-          await needsAttention(
-            'check amount',
-            `paid ${kopecksToRubles(state.paidAmount)} ${[...currencies].join('/')} for an order of ${kopecksToRubles(ctx.order.total)} ${ctx.order.currency}`,
-            'Refund the difference at the terminal or correct the order, then retry or resolve with a note.',
-          );
-        }
-      }
-    }
+    if (!posPayment.paid) await awaitPayment(ctx, store);
+    await checkAmount(order.total, order.currency);
+    const savesAfterPayment = bitrixSaves;
 
-    if (state.payments.length > 0 && store.fiscalMode === 'terminal') {
-      const fiscalDeadlineMs = Date.now() + ctx.fiscalDeadlineMs;
-      enter('FISCALIZING', 'fiscal data of the receipt from the Evotor cloud', new Date(fiscalDeadlineMs).toISOString());
-      const receipt = state.payments[0];
-      let delay = FISCAL_POLL_INITIAL_MS;
-      for (;;) {
-        const fiscal: FiscalAttributes | null = await step('read fiscal data', 'Check the Evotor cloud document of the receipt, then retry.', () =>
-          evotor.fetchReceiptFiscalAttributes({ terminalStoreId: receipt.terminalStoreId, receiptId: receipt.receiptId }),
-        );
-        if (fiscal) {
-          state.fiscal = fiscal;
-          break;
-        }
-        if (Date.now() >= fiscalDeadlineMs) {
-          await needsAttention(
-            'read fiscal data',
-            `the Evotor cloud has no fiscal data for receipt ${receipt.receiptId} after ${ctx.fiscalDeadlineMs / 60_000} min`,
-            'Check that the terminal is online and printed the receipt; retry when the document is there.',
-          );
-          continue;
-        }
-        await sleep(Math.min(delay, Math.max(fiscalDeadlineMs - Date.now(), 1)));
-        delay = Math.min(delay * 2, FISCAL_POLL_MAX_MS);
-      }
-    } else if (state.payments.length > 0) {
-      await needsAttention(
-        'fiscalize',
-        `fiscal mode "${store.fiscalMode}" is not available in this version`,
-        'Fiscalize the payment by hand, then resolve with the fiscal document number.',
-      );
+    if (state.payments.length > 0) {
+      state.fiscal = await fiscalize(store, ctx.fiscalDeadlineMs);
+      describe();
     }
 
     enter('CONFIRMING', 'Bitrix to record the payment');
@@ -329,29 +392,43 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
           receiptIds: state.payments.map((p) => p.receiptId),
           paidAt: state.payments[state.payments.length - 1].paidAt,
           amount: state.paidAmount,
-          currency: ctx.order.currency,
+          currency: order.currency,
           fiscalMessage: state.fiscal ? fiscalSummary(state.fiscal) : undefined,
         }),
       );
+      // Paid by someone else too (1C exchange, a manager): recorded, never marked twice.
       if (marked.outcome === 'paid-elsewhere') state.alreadyPaidInBitrix = true;
     }
     await step('set paid status', 'Check the status code in POS_CONFIG bitrix.statuses, then retry.', () =>
       bitrix.setOrderStatus({ orderId, statusId: ctx.statuses.paid }),
     );
+    if (ctx.paidDealStageId) {
+      const stageId = ctx.paidDealStageId;
+      await step('move CRM deal', 'Check the deal stage id in POS_CONFIG bitrix.crm, then retry.', () =>
+        bitrix.moveOrderDealsToStage({ orderId, stageId }),
+      );
+    }
 
     enter('DEDUCTING_STOCK', 'Bitrix to write the stock off');
     await step('deduct stock', 'Check stock at the pickup warehouse in Bitrix, then retry.', () => bitrix.deductOrderStock({ orderId }));
 
+    if (bitrixSaves !== savesAfterPayment) {
+      const fresh = await loadContext();
+      if (fresh.order.canceled)
+        await needsAttention(
+          'order cancelled after payment',
+          'the order was cancelled in Bitrix after it was paid at the terminal',
+          'Refund the payment at the terminal (the card is needed for card payments), then resolve with a note.',
+        );
+    }
     enter('COMPLETED');
     return { ...state, outcome: 'COMPLETED' };
   } catch (err) {
     if (!(err instanceof Finish)) throw err;
-    if (err.outcome === 'CANCELLED') enter('CANCELLED');
-    else {
-      state.problem = { step: 'resolved by hand', message: err.message, action: 'none', at: now() };
-      enter('COMPLETED');
-    }
-    log.info('payment workflow finished', { orderId, outcome: err.outcome, reason: err.message });
+    state.problem = undefined;
+    state.resolution = err.message;
+    enter(err.outcome === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED');
+    log.info('payment workflow finished', { orderId, outcome: err.outcome });
     return { ...state, outcome: err.outcome };
   }
 }

@@ -1,4 +1,4 @@
-export { startAtolSimulator, atolFaultsSchema } from './simulator';
+export { startAtolSimulator, atolFaultsSchema, atolFaultOperations } from './simulator';
 export type {
-  AtolFaults, AtolSimulator, AtolSimulatorOptions, AtolSimulatorState, CallbackRecord, SimulatedReceipt,
+  AtolFaultOperation, AtolFaults, AtolSimulator, AtolSimulatorOptions, AtolSimulatorState, CallbackRecord, SimulatedReceipt,
 } from './simulator';

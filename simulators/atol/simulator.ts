@@ -312,7 +312,10 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     counters.timeouts += 1;
     hanging.add(res);
     log.info({ operation, path: req.path }, 'atol-sim: request hangs (fault)');
-    const timer = setTimeout(() => res.socket?.destroy(), faults.hangMs ?? 120_000);
+    const timer = setTimeout(() => {
+      hanging.delete(res);
+      res.socket?.destroy();
+    }, faults.hangMs ?? 120_000);
     res.on('close', () => {
       clearTimeout(timer);
       hanging.delete(res);
@@ -323,8 +326,9 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     counters.requests += 1;
     const operation = operationOf(req.path);
     if (!inScope(operation)) return next();
-    if (faults.latencyMs) await sleep(faults.latencyMs);
+    // Decided on arrival (as the Bitrix simulator does), so a slow request still takes its timeoutNext.
     if (hit('timeoutNext', faults.timeoutRate)) return hang(req, res, operation);
+    if (faults.latencyMs) await sleep(faults.latencyMs);
     if (faults.errorRate && random() < faults.errorRate) {
       counters.injectedErrors += 1;
       const status = faults.errorStatus ?? 500;

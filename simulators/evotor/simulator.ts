@@ -6,7 +6,6 @@ import {
   EvotorCloud,
   SimulatorError,
   type EvotorSimulatorOptions,
-  type Faults,
   type PaybackInput,
   type PayPushInput,
   type PushView,
@@ -14,15 +13,17 @@ import {
   type SellInput,
   type SimulatorState,
 } from './cloud';
+import { patchFaults, type FaultsPatch } from './faults';
 import type { WebhookSettings } from './webhooks';
 
-export type { EvotorSimulatorOptions, Faults, PaybackInput, PayPushInput, ReceiptResult, SellInput, SimulatorState } from './cloud';
+export type { FaultCounts, Faults, FaultsPatch } from './faults';
+export type { EvotorSimulatorOptions, PaybackInput, PayPushInput, ReceiptResult, SellInput, SimulatorState } from './cloud';
 
 /**
  * A stand-in for the Evotor cloud (REST v2 + the publisher API's push notifications) and the smart
  * terminals in the shops, with an unauthenticated admin API under /_admin to play the cashier and to
- * inject faults. It enforces the bearer token and a rate limit, pages with cursors, and delivers receipt
- * webhooks at least once.
+ * inject faults (latency, 5xx, timeouts, apply-then-lose; see faults.ts). It enforces the bearer token
+ * and a rate limit, pages with cursors, and delivers receipt webhooks at least once.
  */
 
 export interface WebhookPatch {
@@ -45,7 +46,8 @@ export interface EvotorSimulator {
   /** Uploads what the terminal queued, in one burst; returns how many documents went up. */
   setOnline(deviceId: string): { uploaded: number };
   configureWebhook(patch: WebhookPatch): void;
-  setFaults(patch: Partial<Faults>): void;
+  /** Merges into the current faults; a bad value throws and changes nothing. reset() clears them. */
+  setFaults(patch: FaultsPatch): void;
   reset(): void;
   /** Resolves when every webhook delivery (retries and duplicates included) has finished. */
   flush(): Promise<void>;
@@ -87,7 +89,7 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     res.json(cloud.snapshot().webhook);
   });
   app.post('/_admin/faults', (req, res) => {
-    cloud.faults = { ...cloud.faults, ...faultsPatch(req.body) };
+    cloud.faults = patchFaults(cloud.faults, req.body ?? {});
     res.json(cloud.faults);
   });
   app.post('/_admin/reset', (_req, res) => {
@@ -98,6 +100,33 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     await cloud.dispatcher.flush();
     res.json({ ok: true });
   });
+
+  /** Calls held by a timeout fault: close() destroys them, so it never waits for them. */
+  const hanging = new Map<Response, NodeJS.Timeout | undefined>();
+  const hang = (req: Request, res: Response): void => {
+    const hangMs = cloud.faults.hangMs;
+    const timer =
+      hangMs > 0
+        ? setTimeout(() => {
+            if (res.headersSent || res.destroyed) return;
+            res.status(504).json({ code: 'GATEWAY_TIMEOUT', message: 'injected timeout: the request was not applied' });
+          }, hangMs)
+        : undefined;
+    hanging.set(res, timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      hanging.delete(res);
+    });
+    log.debug({ method: req.method, path: req.path, hangMs }, 'evotor simulator: injected timeout, the call hangs');
+  };
+  /** The call goes on and is applied; whatever it answers is never sent: the connection is cut instead. */
+  const loseAnswer = (req: Request, res: Response): void => {
+    res.end = (() => {
+      log.debug({ method: req.method, path: req.path, status: res.statusCode }, 'evotor simulator: applied, now losing the answer');
+      res.socket?.destroy();
+      return res;
+    }) as Response['end'];
+  };
 
   const publisherToken = opts.publisherToken ?? opts.token;
   const now = opts.now ?? Date.now;
@@ -120,12 +149,15 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
         return;
       }
     }
-    if (cloud.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, cloud.faults.latencyMs));
-    const failWith = cloud.injectedFailure();
-    if (failWith) {
-      res.status(failWith).json({ code: 'INTERNAL_ERROR', message: 'injected fault' });
+    const fault = cloud.injectedFault(req.method, req.path);
+    const latencyMs = cloud.faultsApplyTo(req.method, req.path) ? cloud.faults.latencyMs : 0;
+    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+    if (fault === 'timeout') return hang(req, res);
+    if (fault === 'error') {
+      res.status(cloud.faults.errorStatus).json({ code: 'INTERNAL_ERROR', message: 'injected fault' });
       return;
     }
+    if (fault === 'applyThenLose') loseAnswer(req, res);
     next();
   });
   api.get('/stores', (_req, res) => {
@@ -198,13 +230,18 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     setOnline: (deviceId) => cloud.setOnline(deviceId),
     configureWebhook: (patch) => cloud.dispatcher.configure(webhookPatch(patch)),
     setFaults: (patch) => {
-      cloud.faults = { ...cloud.faults, ...faultsPatch(patch) };
+      cloud.faults = patchFaults(cloud.faults, patch);
     },
     reset: () => cloud.reset(),
     flush: () => cloud.dispatcher.flush(),
     waitForDeliveries: () => cloud.dispatcher.flush(),
     close: async () => {
       cloud.dispatcher.reset(cloud.dispatcher.config);
+      for (const [res, timer] of hanging) {
+        clearTimeout(timer);
+        res.socket?.destroy();
+      }
+      hanging.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -241,18 +278,6 @@ function webhookPatch(body: unknown): Partial<WebhookSettings> {
     if (b[k] === undefined) continue;
     const n = Number(b[k]);
     if (!Number.isFinite(n) || n < 0 || (k === 'duplicateRate' && n > 1)) throw new SimulatorError(400, `${k}: not a valid number`);
-    out[k] = n;
-  }
-  return out;
-}
-
-function faultsPatch(body: unknown): Partial<Faults> {
-  const b = (body ?? {}) as Record<string, unknown>;
-  const out: Partial<Faults> = {};
-  for (const k of ['latencyMs', 'errorRate', 'errorStatus', 'failNext'] as const) {
-    if (b[k] === undefined) continue;
-    const n = Number(b[k]);
-    if (!Number.isFinite(n) || n < 0 || (k === 'errorRate' && n > 1)) throw new SimulatorError(400, `${k}: not a valid number`);
     out[k] = n;
   }
   return out;

@@ -1,0 +1,75 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { FiscalAttributes } from '../../domain/fiscal';
+import type { OrderSnapshot } from '../../domain/order';
+import type { PosConfig } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
+import type { AtolClient } from '../atol/client';
+import { buildAtolSellReceipt, type AtolReceiptKind } from '../atol/receipt';
+import type { BitrixClient } from '../bitrix/client';
+import { classifyErrors } from '../shared/activity-errors';
+
+export interface FiscalActivityDeps {
+  bitrix: BitrixClient;
+  /** Absent when no store fiscalizes through ATOL Online. */
+  atol?: AtolClient;
+  config: PosConfig;
+  /** Public base URL of our API, for ATOL's callback (a hint that hurries the report poll). */
+  callbackBaseUrl?: string;
+  logger?: Logger;
+}
+
+/** An order fully paid online before pickup gets the prepayment-offset receipt (payments[].type 2). */
+function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): AtolReceiptKind {
+  const prepaid = order.payments.filter((p) => p.paid && !posPaySystems.has(p.paySystemId)).reduce((sum, p) => sum + p.sum, 0);
+  return prepaid >= order.total ? 'prepayment_offset' : 'full_payment';
+}
+
+export function createFiscalActivities({ bitrix, atol, config, callbackBaseUrl, logger }: FiscalActivityDeps) {
+  const posPaySystems = new Set(config.bitrix.posPaySystemIds);
+  const requireAtol = (): AtolClient => {
+    if (!atol) throw ApplicationFailure.nonRetryable('ATOL Online is not configured (ATOL_API_URL, ATOL_LOGIN, ATOL_PASSWORD, ATOL_GROUP_CODE)', 'config');
+    return atol;
+  };
+
+  return classifyErrors({
+    /**
+     * Sends the sale receipt to ATOL Online, built from the Bitrix order (read here, so buyer contacts never
+     * enter the workflow history). ATOL deduplicates by external_id: a retry gets the original uuid back.
+     */
+    async registerAtolSell(input: { orderId: string; storeId: string; externalId: string; receiptTime: string }): Promise<{ uuid: string; alreadyAccepted: boolean }> {
+      const client = requireAtol();
+      const store = config.stores.find((s) => s.id === input.storeId);
+      if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
+      const order = await bitrix.getOrder(input.orderId);
+      let body;
+      try {
+        body = buildAtolSellReceipt({
+          order,
+          externalId: input.externalId,
+          receiptTime: new Date(input.receiptTime),
+          timeZone: store.timeZone,
+          company: store.company,
+          kind: receiptKind(order, posPaySystems),
+          callbackUrl: callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/atol/callback` : undefined,
+        });
+      } catch (e) {
+        // The order itself cannot make a valid receipt (no contact, bad VAT...): a person must fix it.
+        throw ApplicationFailure.nonRetryable(`cannot build the ATOL receipt: ${(e as Error).message}`, 'receipt');
+      }
+      const registration = await client.sell(body);
+      logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell registered');
+      return registration;
+    },
+
+    async getAtolReport(input: { uuid: string }): Promise<{ status: 'wait' | 'done' | 'fail'; fiscal?: FiscalAttributes; error?: string }> {
+      const report = await requireAtol().getReport(input.uuid);
+      return {
+        status: report.status,
+        fiscal: report.fiscal,
+        error: report.error ? `${report.error.text} (code ${report.error.code}, ${report.error.type})` : undefined,
+      };
+    },
+  });
+}
+
+export type FiscalActivities = ReturnType<typeof createFiscalActivities>;

@@ -1,0 +1,46 @@
+import express, { Router } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import { posPaymentWorkflowId } from '../../domain/payment';
+import type { Logger } from '../../lib/logger';
+import { atolReportReadySignal } from '../../workflows/pos-payment';
+import { fieldErrors, sendError } from '../errors';
+
+const CallbackSchema = z.looseObject({
+  uuid: z.string().min(1),
+  external_id: z.string().min(1),
+  status: z.string().optional(),
+});
+
+/** `pos-<orderId>-sell` or `pos-<orderId>-sell-<n>` (domain/fiscal.ts atolSellExternalId). */
+const SELL_EXTERNAL_ID = /^pos-(\d+)-sell(?:-\d+)?$/;
+
+/**
+ * ATOL's report callback is unsigned, so it is only a hint: it wakes the order's workflow, which then
+ * reads the report from ATOL itself. Nothing in the callback body is trusted or stored.
+ */
+export function atolCallbackRouter(deps: { client: Client; logger: Logger }): Router {
+  const router = Router();
+  router.post('/webhooks/atol/callback', express.json({ limit: '256kb' }), async (req, res) => {
+    const parsed = CallbackSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const message = fieldErrors(parsed.error);
+      deps.logger.warn({ reason: message }, 'rejected ATOL callback');
+      return sendError(res, 400, message);
+    }
+    const match = SELL_EXTERNAL_ID.exec(parsed.data.external_id);
+    if (!match) {
+      deps.logger.info({ externalId: parsed.data.external_id }, 'ATOL callback for a receipt we do not track');
+      return res.status(200).json({ status: 'ignored' });
+    }
+    const workflowId = posPaymentWorkflowId(match[1]);
+    try {
+      await deps.client.workflow.getHandle(workflowId).signal(atolReportReadySignal);
+    } catch (e) {
+      if (!(e instanceof WorkflowNotFoundError)) throw e;
+      return res.status(200).json({ status: 'ignored', reason: 'the order workflow is not running' });
+    }
+    res.status(200).json({ status: 'accepted', workflowId });
+  });
+  return router;
+}
