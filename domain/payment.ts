@@ -76,8 +76,8 @@ export function orderEventsWorkflowId(orderId: string): string {
   return `bitrix-order-events:${orderId}`;
 }
 
-export function unmatchedReceiptWorkflowId(terminalStoreId: string, receiptId: string): string {
-  return `unmatched-receipt:${terminalStoreId}:${receiptId}`;
+export function terminalReceiptWorkflowId(terminalStoreId: string, receiptId: string): string {
+  return `terminal-receipt:${terminalStoreId}:${receiptId}`;
 }
 
 export const TASK_QUEUES = {

@@ -62,7 +62,7 @@ describe('the same receipt webhook delivered again and again', () => {
 
     const runs = await stack.client.workflow.count(`WorkflowId = "pos-payment:${order.id}"`);
     expect(runs.count).toBe(1);
-    const held = await stack.client.workflow.count('WorkflowId STARTS_WITH "unmatched-receipt:"');
+    const held = await stack.client.workflow.count('WorkflowId STARTS_WITH "terminal-receipt:"');
     expect(held.count).toBe(0);
   });
 });

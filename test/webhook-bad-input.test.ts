@@ -3,6 +3,7 @@ import { buildLogger } from '../lib/logger';
 import type { PosPaymentStatus } from '../domain/payment';
 import type { bitrixOrderEventsWorkflow } from '../workflows/order-events';
 import { statusQuery } from '../workflows/pos-payment';
+import { terminalReceiptQuery, type TerminalReceiptState } from '../workflows/terminal-receipt';
 import { postForm, postJson } from './support/http';
 import { eventually, startTestStack, type TestStack } from './support/stack';
 
@@ -128,14 +129,19 @@ describe('bad input at the webhook doors', () => {
       expect(found).toBe(1);
     });
 
-    it('holds a sale without an order id as an unmatched receipt', async () => {
+    it('holds a sale that matches no order as an unmatched receipt, with the reason', async () => {
       const res = await postJson(
         `${stack.apiUrl}/webhooks/evotor/receipts`,
         receipt({ id: 'walk-in-receipt-1', extras: {} }),
         { authorization: `Bearer ${stack.evotorWebhookToken}` },
       );
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ status: 'held', workflowId: 'unmatched-receipt:20240101-0000-4000-8000-000000000001:walk-in-receipt-1' });
+      const workflowId = 'terminal-receipt:20240101-0000-4000-8000-000000000001:walk-in-receipt-1';
+      expect(res).toEqual({ status: 200, body: { status: 'accepted', workflowId } });
+      const held = await eventually(async () => {
+        const s: TerminalReceiptState = await stack.client.workflow.getHandle(workflowId).query(terminalReceiptQuery);
+        return s.stage === 'NEEDS_ATTENTION' ? s : undefined;
+      }, 'NEEDS_ATTENTION');
+      expect(held.reason).toMatch(/no order awaits this payment/);
     });
   });
 });

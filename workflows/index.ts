@@ -1,3 +1,3 @@
 export { posPaymentWorkflow } from './pos-payment';
 export { bitrixOrderEventsWorkflow } from './order-events';
-export { unmatchedReceiptWorkflow } from './unmatched-receipt';
+export { terminalReceiptWorkflow } from './terminal-receipt';

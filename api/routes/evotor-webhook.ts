@@ -7,40 +7,43 @@ import {
 import {
   posPaymentWorkflowId,
   TASK_QUEUES,
-  unmatchedReceiptWorkflowId,
+  terminalReceiptWorkflowId,
   type PosPaymentResult,
   type TerminalPayment,
 } from '../../domain/payment';
 import type { Logger } from '../../lib/logger';
 import { paymentReceivedSignal, posPaymentWorkflow } from '../../workflows/pos-payment';
-import { unmatchedReceiptWorkflow } from '../../workflows/unmatched-receipt';
+import { terminalReceiptWorkflow } from '../../workflows/terminal-receipt';
 import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 
 type Outcome = { status: 'accepted' | 'duplicate' | 'held' | 'ignored'; workflowId?: string; reason?: string };
+
 
 const RECEIPTS_WITH_MONEY = new Set(['SELL', 'PAYBACK', 'BUY', 'BUYBACK']);
 
 export function evotorWebhookRouter(deps: { client: Client; webhookTokens: string[]; logger: Logger }): Router {
   const router = Router();
 
-  /** Keeps a receipt no workflow could take, so nothing accepted is lost. */
-  async function hold(payment: TerminalPayment, receiptType: string, reason: string): Promise<Outcome> {
-    const workflowId = unmatchedReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
+  /**
+   * A receipt without an order id (matched by number/amount/store in its own workflow), or one that no
+   * order workflow can take (held there), keyed by the receipt so that redeliveries are duplicates.
+   */
+  async function toReceiptWorkflow(payment: TerminalPayment, receiptType: string, heldReason?: string): Promise<Outcome> {
+    const workflowId = terminalReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
     try {
-      await deps.client.workflow.start(unmatchedReceiptWorkflow, {
+      await deps.client.workflow.start(terminalReceiptWorkflow, {
         workflowId,
         taskQueue: TASK_QUEUES.workflows,
-        args: [{ payment, reason, receiptType }],
+        args: [{ payment, receiptType, heldReason }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `Unmatched ${receiptType} receipt ${payment.receiptId}`,
+        staticSummary: `${receiptType} receipt ${payment.receiptId} from terminal ${payment.deviceId}`,
       });
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'duplicate', workflowId };
       throw e;
     }
-    deps.logger.warn({ receiptId: payment.receiptId, workflowId, reason }, 'receipt held as unmatched');
-    return { status: 'held', workflowId, reason };
+    return heldReason ? { status: 'held', workflowId, reason: heldReason } : { status: 'accepted', workflowId };
   }
 
   async function deliverToOrder(payment: TerminalPayment & { orderId: string }): Promise<Outcome> {
@@ -62,7 +65,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     }
     const closed: PosPaymentResult = await deps.client.workflow.getHandle(workflowId).result();
     if (closed.payments.some((p) => p.receiptId === payment.receiptId)) return { status: 'duplicate', workflowId };
-    return hold(payment, 'SELL', `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?`);
+    return toReceiptWorkflow(payment, 'SELL', `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?`);
   }
 
   router.post('/webhooks/evotor/receipts', express.json({ limit: '1mb' }), async (req, res) => {
@@ -93,8 +96,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     }
     let outcome: Outcome;
     if (type === 'SELL' && payment.orderId) outcome = await deliverToOrder({ ...payment, orderId: payment.orderId });
-    else if (type === 'SELL') outcome = await hold(payment, type, 'the receipt carries no order id (walk-in sale or order rung by hand)');
-    else outcome = await hold(payment, type, `${type} receipts are not processed automatically yet`);
+    else outcome = await toReceiptWorkflow(payment, type);
     deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
     res.status(200).json(outcome);
   });
