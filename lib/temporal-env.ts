@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ensureSearchAttributes } from './search-attributes-admin';
 import { describeFailure, resolveTemporalBinary } from './temporal-binaries';
 
 export interface LocalTemporalOptions {
@@ -57,11 +58,13 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
 export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
   const resolution = resolveTemporalBinary('testServer');
   try {
-    return await TestWorkflowEnvironment.createTimeSkipping({
+    const env = await TestWorkflowEnvironment.createTimeSkipping({
       server: {
         executable: resolution.path ? { type: 'existing-path', path: resolution.path } : { type: 'cached-download' },
       },
     });
+    await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
+    return env;
   } catch (e) {
     if (!resolution.path) throw new Error(describeFailure('testServer', resolution, e));
     throw e;

@@ -1,0 +1,100 @@
+import type { BitrixActivities, OrderContext } from '../../activities/bitrix/activities';
+import type { EvotorActivities } from '../../activities/evotor/activities';
+import type { FiscalActivities } from '../../activities/fiscal/activities';
+import type { FiscalAttributes } from '../../domain/fiscal';
+import type { OrderSnapshot } from '../../domain/order';
+
+/** The activities' fakes for workflow tests: in-memory Bitrix order, scripted fiscal answers, a call log. */
+export interface FakeWorld {
+  order: Omit<OrderSnapshot, 'buyer'>;
+  fiscalMode: 'terminal' | 'atol' | '1c';
+  calls: { name: string; input: unknown }[];
+  /** What the Evotor cloud document says; null = not there yet. */
+  terminalFiscal: FiscalAttributes | null;
+  /** Scripted ATOL report answers, consumed in order; the last one repeats. */
+  atolReports: Awaited<ReturnType<FiscalActivities['getAtolReport']>>[];
+}
+
+export const FISCAL: FiscalAttributes = {
+  source: 'terminal',
+  fnNumber: '9999078900012345',
+  fiscalDocumentNumber: '321',
+  fiscalSign: '1234567890',
+  receiptDateTime: '2026-11-29T10:00:00.000Z',
+};
+
+export function fakeWorld(overrides: Partial<FakeWorld> = {}): FakeWorld {
+  return {
+    order: {
+      id: '500',
+      accountNumber: '700',
+      currency: 'RUB',
+      total: 100_00,
+      statusId: 'N',
+      paid: false,
+      canceled: false,
+      deducted: false,
+      items: [{ basketId: '1', productId: '101', name: 'Item', price: 100_00, quantity: 1, vatRate: 0.22, vatIncluded: true, reservations: [{ storeId: '1', quantity: 1 }] }],
+      payments: [{ id: '9', paySystemId: '10', sum: 100_00, paid: false }],
+      shipments: [{ id: '3', deliveryId: '1', deducted: false }],
+    },
+    fiscalMode: 'terminal',
+    calls: [],
+    terminalFiscal: FISCAL,
+    atolReports: [{ status: 'done', fiscal: { ...FISCAL, source: 'atol' } }],
+    ...overrides,
+  };
+}
+
+export function fakeActivities(world: FakeWorld): { bitrix: BitrixActivities; evotor: EvotorActivities; fiscal: FiscalActivities } {
+  const log = <T>(name: string, input: unknown, value: T): T => {
+    world.calls.push({ name, input });
+    return value;
+  };
+  const context = (): OrderContext => ({
+    found: true,
+    order: world.order,
+    hasBuyerContact: true,
+    posPayment: world.order.payments[0],
+    store: { id: 'msk-1', bitrixStoreId: '1', terminalKind: 'evotor', evotorStoreId: 'E1', evotorDeviceIds: ['D1'], fiscalMode: world.fiscalMode, timeZone: 'Europe/Moscow' },
+    statuses: { awaitingPayment: 'WP', paid: 'P', canceled: 'CN' },
+    paymentDeadlineMs: 3 * 86_400_000,
+    fiscalDeadlineMs: 30 * 60_000,
+  });
+  let reportIndex = 0;
+  return {
+    bitrix: {
+      loadOrderContext: async (orderId) => log('loadOrderContext', orderId, context()),
+      setOrderStatus: async (input) => {
+        const changed = world.order.statusId !== input.statusId;
+        world.order.statusId = input.statusId;
+        return log('setOrderStatus', input, { changed });
+      },
+      markPaymentPaid: async (input) => {
+        world.order.payments[0].paid = true;
+        return log('markPaymentPaid', input, { outcome: 'marked' as const });
+      },
+      cancelOrder: async (input) => {
+        world.order.canceled = true;
+        return log('cancelOrder', input, { changed: true });
+      },
+      findOrderForPayment: async (input) => log('findOrderForPayment', input, { candidates: [] }),
+      moveOrderDealsToStage: async (input) => log('moveOrderDealsToStage', input, { dealIds: [] }),
+      deductOrderStock: async (input) => {
+        world.order.deducted = true;
+        return log('deductOrderStock', input, { deducted: ['3'], alreadyDeducted: [] });
+      },
+    },
+    evotor: {
+      pushOrderToTerminal: async (input) => log('pushOrderToTerminal', input, { pushId: 'push-1' }),
+      fetchReceiptFiscalAttributes: async (input) => log('fetchReceiptFiscalAttributes', input, world.terminalFiscal),
+    },
+    fiscal: {
+      registerAtolSell: async (input) => log('registerAtolSell', input, { uuid: `uuid-${input.externalId}`, alreadyAccepted: false }),
+      getAtolReport: async (input) => {
+        const report = world.atolReports[Math.min(reportIndex++, world.atolReports.length - 1)];
+        return log('getAtolReport', input, report);
+      },
+    },
+  };
+}
