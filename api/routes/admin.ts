@@ -63,7 +63,11 @@ export function adminRouter(deps: { client: Client; adminApiKey?: string; logger
         deps.logger.info({ orderId: req.params.orderId, action: path }, 'support action applied');
         res.json({ workflowId: handle.workflowId, status });
       } catch (e) {
-        if (e instanceof WorkflowNotFoundError) return sendError(res, 404, `no running payment workflow for order ${req.params.orderId}`);
+        if (e instanceof WorkflowNotFoundError) {
+          const closed = await handle.describe().catch(() => undefined);
+          if (closed) return sendError(res, 409, `the payment workflow of order ${req.params.orderId} has already ended (${closed.status.name})`);
+          return sendError(res, 404, `no payment workflow for order ${req.params.orderId}`);
+        }
         if (e instanceof WorkflowUpdateFailedError) return sendError(res, 409, (e.cause as Error | undefined)?.message ?? e.message);
         throw e;
       }
