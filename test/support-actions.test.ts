@@ -86,7 +86,8 @@ describe('support: search attributes, readable details, cancel / retry / resolve
   });
 
   it('resolves an order by hand with a note', async () => {
-    const o = order(101, 3); // reserved at a warehouse no pickup store serves
+    stack.bitrix.addStore({ id: 9, title: 'Central warehouse' });
+    const o = order(101, 9); // reserved at a warehouse no pickup store serves
     const stuck = await waitStage(o.id, 'NEEDS_ATTENTION');
     expect(stuck.problem?.message).toMatch(/no configured pickup store matches/);
     expect(await act(o.id, 'resolve', { note: '  ' })).toEqual({ status: 400, body: { error: 'note: required' } });

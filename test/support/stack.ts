@@ -21,9 +21,18 @@ stores:
     evotorStoreId: "20240101-0000-4000-8000-000000000002"
     evotorDeviceIds: ["20240101-0000-4000-8000-0000000000d2"]
     fiscalMode: terminal
+  - id: ekb-3
+    name: Pickup Yekaterinburg 3
+    bitrixStoreId: "3"
+    evotorStoreId: "20240101-0000-4000-8000-000000000003"
+    evotorDeviceIds: ["20240101-0000-4000-8000-0000000000d3"]
+    fiscalMode: atol
+    timeZone: Asia/Yekaterinburg
+    company: { inn: "6601234567", email: shop@example.ru, sno: osn, paymentAddress: "https://shop.example.ru" }
 `;
 
 export const MSK_DEVICE = '20240101-0000-4000-8000-0000000000d1';
+export const EKB_DEVICE = '20240101-0000-4000-8000-0000000000d3';
 
 export type TestStack = Stack & { namespace: string; config: PosConfig; bitrix: NonNullable<Stack['bitrix']>; evotor: NonNullable<Stack['evotor']> };
 
@@ -43,6 +52,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}): Pro
     workflowBundle: { codePath: bundle },
     ports: { api: 0, bitrix: 0, evotor: 0 },
     bitrixActivitiesPerSecond: null,
+    atolProcessingDelayMs: 300,
     ...overrides,
   });
   return { ...stack, namespace, config, bitrix: stack.bitrix!, evotor: stack.evotor! };
