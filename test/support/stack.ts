@@ -37,11 +37,12 @@ export const EKB_DEVICE = '20240101-0000-4000-8000-0000000000d3';
 export type TestStack = Stack & { namespace: string; config: PosConfig; bitrix: NonNullable<Stack['bitrix']>; evotor: NonNullable<Stack['evotor']> };
 
 /** The whole application against simulators, in its own Temporal namespace of the shared test server. */
-export async function startTestStack(overrides: Partial<StackOptions> = {}): Promise<TestStack> {
+export async function startTestStack(overrides: Partial<StackOptions> & { posConfigYaml?: string } = {}): Promise<TestStack> {
+  const { posConfigYaml = TEST_POS_CONFIG, ...stackOverrides } = overrides;
   const address = process.env.TEST_TEMPORAL_ADDRESS;
   const bundle = process.env.TEST_WORKFLOW_BUNDLE;
   if (!address || !bundle) throw new Error('run tests through jest: test/global-setup.ts starts Temporal');
-  const config = parsePosConfig(TEST_POS_CONFIG, 'yaml', 'test config');
+  const config = parsePosConfig(posConfigYaml, 'yaml', 'test config');
   const namespace = allocateTestNamespace();
   const stack = await startStack({
     env: loadEnv({ API_PORT: '0' }),
@@ -53,7 +54,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}): Pro
     ports: { api: 0, bitrix: 0, evotor: 0 },
     bitrixActivitiesPerSecond: null,
     atolProcessingDelayMs: 300,
-    ...overrides,
+    ...stackOverrides,
   });
   return { ...stack, namespace, config, bitrix: stack.bitrix!, evotor: stack.evotor! };
 }
