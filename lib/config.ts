@@ -91,6 +91,15 @@ export const PosConfigSchema = z
         fiscalDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('30m'),
       })
       .default({ deadline: '3d', fiscalDeadline: '30m' }),
+    /** How terminal products map to Bitrix products (as a catalog sync sets them up). */
+    products: z
+      .object({
+        /** The Evotor product field that holds the Bitrix product id. */
+        evotorKey: z.enum(['code', 'article_number']).default('code'),
+        /** How long the Evotor catalog of a store is cached by a worker. */
+        cacheTtl: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('10m'),
+      })
+      .default({ evotorKey: 'code', cacheTtl: '10m' }),
     stores: z.array(StoreSchema).min(1),
   })
   .superRefine((cfg, ctx) => {

@@ -140,6 +140,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const workers = await createWorkers({
       connection: nativeConnection,
+      client,
       namespace: opts.namespace,
       config,
       bitrix: bitrixClient,

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createClients } from '../lib/clients';
 import { loadEnv, loadPosConfig } from '../lib/config';
@@ -12,9 +13,12 @@ runMain(logger, async () => {
   const env = loadEnv();
   const config = loadPosConfig(env.POS_CONFIG);
   installTemporalRuntime(logger);
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
   const workers = await createWorkers({
     connection,
+    client: new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE }),
     namespace: env.TEMPORAL_NAMESPACE,
     config,
     ...createClients(env, logger),
@@ -28,4 +32,5 @@ runMain(logger, async () => {
   logger.info({ namespace: env.TEMPORAL_NAMESPACE }, 'workers running');
   await runWorkers(workers);
   await connection.close();
+  await clientConnection.close();
 });

@@ -1,9 +1,12 @@
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createBitrixActivities } from '../activities/bitrix/activities';
 import type { BitrixClient } from '../activities/bitrix/client';
 import type { AtolClient } from '../activities/atol/client';
 import { createEvotorActivities } from '../activities/evotor/activities';
 import { createFiscalActivities } from '../activities/fiscal/activities';
+import { createTemporalActivities } from '../activities/temporal/activities';
+import { createWalkInActivities } from '../activities/walk-in/activities';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { TASK_QUEUES } from '../domain/payment';
 import type { PosConfig } from '../lib/config';
@@ -11,6 +14,8 @@ import type { Logger } from '../lib/logger';
 
 export interface WorkerDeps {
   connection: NativeConnection;
+  /** For activities that read Temporal's visibility (matching receipts to orders). */
+  client: Client;
   namespace: string;
   config: PosConfig;
   bitrix: BitrixClient;
@@ -36,11 +41,19 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };
   return Promise.all([
-    Worker.create({ ...common, taskQueue: TASK_QUEUES.workflows, ...workflowSource }),
+    Worker.create({
+      ...common,
+      taskQueue: TASK_QUEUES.workflows,
+      ...workflowSource,
+      activities: createTemporalActivities({ client: deps.client, config: deps.config }),
+    }),
     Worker.create({
       ...common,
       taskQueue: TASK_QUEUES.bitrix,
-      activities: createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+      activities: {
+        ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+        ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+      },
       // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.
       maxTaskQueueActivitiesPerSecond: deps.bitrixActivitiesPerSecond,
     }),

@@ -1,3 +1,4 @@
 export { posPaymentWorkflow } from './pos-payment';
 export { bitrixOrderEventsWorkflow } from './order-events';
 export { terminalReceiptWorkflow } from './terminal-receipt';
+export { walkInDeductionsWorkflow } from './walk-in-deductions';

@@ -26,7 +26,7 @@ import {
   type TerminalPayment,
 } from '../domain/payment';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
-import { PosFiscalMode, PosOrderId, PosStage, PosStageSince, PosStore, PosTerminal } from './search-attributes';
+import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
 /** Bitrix saved the order (ONSALEORDERSAVED): look again, e.g. for a cancellation. */
@@ -367,6 +367,8 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       alreadyPaidInBitrix: posPayment.paid,
     });
     upsertSearchAttributes([
+      { key: PosOrderNumber, value: order.accountNumber },
+      { key: PosTotal, value: order.total },
       { key: PosStore, value: store.id },
       { key: PosFiscalMode, value: store.fiscalMode },
       ...(state.terminal ? [{ key: PosTerminal, value: state.terminal }] : []),

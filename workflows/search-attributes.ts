@@ -9,7 +9,11 @@ export const PosStore = defineSearchAttributeKey('PosStore', SearchAttributeType
 export const PosTerminal = defineSearchAttributeKey('PosTerminal', SearchAttributeType.KEYWORD);
 export const PosFiscalMode = defineSearchAttributeKey('PosFiscalMode', SearchAttributeType.KEYWORD);
 export const PosReceiptId = defineSearchAttributeKey('PosReceiptId', SearchAttributeType.KEYWORD);
+/** The number the customer and cashier see (not personal data); with PosTotal it matches receipts rung by hand. */
+export const PosOrderNumber = defineSearchAttributeKey('PosOrderNumber', SearchAttributeType.KEYWORD);
+/** The order total in kopecks. */
+export const PosTotal = defineSearchAttributeKey('PosTotal', SearchAttributeType.INT);
 
 export const ALL_SEARCH_ATTRIBUTES = [
-  PosOrderId, PosStage, PosStageSince, PosStore, PosTerminal, PosFiscalMode, PosReceiptId,
+  PosOrderId, PosStage, PosStageSince, PosStore, PosTerminal, PosFiscalMode, PosReceiptId, PosOrderNumber, PosTotal,
 ];

@@ -153,25 +153,6 @@ export function createBitrixActivities({ client, config, logger }: BitrixActivit
       return { changed: true };
     },
 
-    /**
-     * Finds the order a terminal payment belongs to when the receipt carries no order id: an order awaiting
-     * in-store payment at that store, with that total (and that number, when the receipt has one). More than
-     * one candidate is not guessed.
-     */
-    async findOrderForPayment(input: { terminalStoreId: string; amount: Kopecks; accountNumber?: string }): Promise<{ orderId?: string; candidates: string[] }> {
-      const store = config.stores.find((s) => s.evotorStoreId === input.terminalStoreId);
-      if (!store) return { candidates: [] };
-      const filter: Record<string, unknown> = { statusId: config.bitrix.statuses.awaitingPayment, canceled: 'N' };
-      if (input.accountNumber) filter.accountNumber = input.accountNumber;
-      const listed = await client.listOrders(filter);
-      const candidates: string[] = [];
-      for (const o of listed.filter((x) => x.total === input.amount && !x.paid)) {
-        const order = await client.getOrder(o.id);
-        if (pickupStoreFor(order, config).store?.id === store.id) candidates.push(order.id);
-      }
-      return { orderId: candidates.length === 1 ? candidates[0] : undefined, candidates };
-    },
-
     /** Moves the Bitrix24 deals linked to the order to a stage (setting a stage twice changes nothing). */
     async moveOrderDealsToStage(input: { orderId: string; stageId: string }): Promise<{ dealIds: string[] }> {
       const links = await client.listAll<{ ownerId: string | number; ownerTypeId: string | number }>(

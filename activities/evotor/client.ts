@@ -8,16 +8,27 @@ import {
   EvotorDeviceSchema,
   EvotorDocumentSchema,
   EvotorDocumentsPageSchema,
+  EvotorProductSchema,
+  EvotorProductsPageSchema,
   EvotorPushTaskSchema,
   EvotorStoreSchema,
   pageSchema,
   type EvotorDevice,
   type EvotorDocument,
+  type EvotorProduct,
   type EvotorPushTask,
   type EvotorStore,
 } from './schemas';
 
-export { appExtrasFromDocument, documentClosedAtMs, fiscalAttributesFromDocument, fiscalAttributesListFromDocument } from './documents';
+export {
+  appExtrasFromDocument,
+  bitrixProductIdOf,
+  documentClosedAtMs,
+  fiscalAttributesFromDocument,
+  fiscalAttributesListFromDocument,
+  type EvotorProductKey,
+} from './documents';
+export type { EvotorProduct } from './schemas';
 
 const MEDIA_TYPE = 'application/vnd.evotor.v2+json';
 const DEFAULT_PUSH_LIFETIME_MS = 2 * 24 * 60 * 60 * 1000;
@@ -111,6 +122,21 @@ export class EvotorCloudClient {
   iterateDocuments(storeId: string, query: DocumentQuery = {}): AsyncGenerator<EvotorDocument> {
     const first: Query = { since: query.since ?? 0, until: query.until, types: query.types?.length ? query.types : undefined };
     return this.paged(`/stores/${seg(storeId)}/documents`, first, EvotorDocumentsPageSchema);
+  }
+
+  /** The store's whole product catalog, following cursors to the end (prices in kopecks). */
+  async listProducts(storeId: string): Promise<EvotorProduct[]> {
+    return collect(this.iterateProducts(storeId));
+  }
+
+  /** Same as listProducts, one page at a time. */
+  iterateProducts(storeId: string): AsyncGenerator<EvotorProduct> {
+    return this.paged(`/stores/${seg(storeId)}/products`, {}, EvotorProductsPageSchema);
+  }
+
+  /** null when the store has no product with this id (the Evotor uuid, as in a webhook's items[].id). */
+  async getProduct(storeId: string, productId: string): Promise<EvotorProduct | null> {
+    return this.call('GET', `/stores/${seg(storeId)}/products/${seg(productId)}`, EvotorProductSchema, { notFoundIsNull: true });
   }
 
   /** null when the store has no such document (or it has not been uploaded yet). */

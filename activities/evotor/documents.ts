@@ -1,5 +1,17 @@
 import type { FiscalAttributes } from '../../domain/fiscal';
-import type { EvotorDocument, EvotorPosPrintResult } from './schemas';
+import type { EvotorDocument, EvotorPosPrintResult, EvotorProduct } from './schemas';
+
+/** Where a catalog sync puts the Bitrix product id in an Evotor product. */
+export type EvotorProductKey = 'code' | 'article_number';
+
+/**
+ * The Bitrix product id an Evotor catalog product carries in `key` (trimmed), or undefined when that
+ * field is empty. No format check: a caller that expects numeric Bitrix ids checks that itself.
+ */
+export function bitrixProductIdOf(product: Pick<EvotorProduct, 'code' | 'article_number'>, key: EvotorProductKey): string | undefined {
+  const value = (key === 'code' ? product.code : product.article_number)?.trim();
+  return value ? value : undefined;
+}
 
 /** Milliseconds since epoch of a document's close_date ("2020-01-23T10:48:57.000+0000"). */
 export function documentClosedAtMs(doc: Pick<EvotorDocument, 'close_date'>): number {

@@ -159,6 +159,59 @@ export function pageSchema<T extends z.ZodType>(item: T) {
 
 export const EvotorDocumentsPageSchema = pageSchema(EvotorDocumentSchema);
 
+/** Money we only pass along: a value with fractions of a kopeck (the docs show cost_price 100.123) reads as unknown. */
+const tolerantMoney = z.unknown().transform((value) => {
+  if (typeof value !== 'number' && typeof value !== 'string') return undefined;
+  try {
+    return rublesToKopecks(value);
+  } catch {
+    return undefined;
+  }
+});
+
+/**
+ * A product of a store's catalog, cloud v2 (`GET /stores/{store_id}/products[/{product_id}]`), money in
+ * kopecks. Field names from developer.evotor.ru's v2 product reference and evotor/evotor-cloud-java-sdk
+ * (model/product: AnyProduct, Product, PhysicalProduct; snake_case by the SDK's naming strategy). `code`
+ * and `article_number` are free for the shop: a catalog sync writes the Bitrix product id into one of them.
+ */
+export const EvotorProductSchema = z.looseObject({
+  /** The Evotor product uuid: what a receipt webhook's items[].id and a position's product_id carry. */
+  id: z.string().min(1),
+  name: z.string(),
+  /** "Код товара" (the terminal's short product code). */
+  code: stringish,
+  /** "Артикул". */
+  article_number: stringish,
+  barcodes: z
+    .array(z.union([z.string(), z.number()]))
+    .nullish()
+    .transform((v) => (v ?? []).map(String)),
+  /** Sale price. */
+  price: money,
+  /** Needs the optional product.quantity:read scope; not used by us, so a malformed value is dropped. */
+  cost_price: tolerantMoney,
+  /** Stock, up to 3 decimals; may be negative. Needs the optional product.quantity:read scope. */
+  quantity: z.number().nullish().transform((v) => v ?? undefined),
+  measure_name: optionalString,
+  /** NO_VAT, VAT_0, VAT_10, VAT_18, VAT_10_110, VAT_18_118, VAT_20, ... */
+  tax: optionalString,
+  allow_to_sell: z.boolean().nullish().transform((v) => v ?? undefined),
+  description: optionalString,
+  /** NORMAL, SERVICE, ALCOHOL_MARKED, ALCOHOL_NOT_MARKED, ... */
+  type: optionalString,
+  /** The product group, null at the top of the hierarchy. */
+  parent_id: optionalString,
+  store_id: optionalString,
+  user_id: optionalString,
+  created_at: optionalString,
+  updated_at: optionalString,
+});
+/** A catalog product, money in kopecks. */
+export type EvotorProduct = z.output<typeof EvotorProductSchema>;
+
+export const EvotorProductsPageSchema = pageSchema(EvotorProductSchema);
+
 export const EvotorStoreSchema = z.looseObject({
   id: z.string(),
   name: z.string(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { rublesToKopecks } from '../../domain/money';
 import type { TerminalPayment } from '../../domain/payment';
+import type { ReceiptLine } from '../../domain/walk-in';
 
 const money = z.union([z.number(), z.string()]);
 
@@ -73,4 +74,13 @@ export function terminalPaymentFromWebhook(event: EvotorReceiptWebhook): Termina
     orderId,
     accountNumber,
   };
+}
+
+/** What left the shelf: the receipt's items by the terminal's product id (mapped to Bitrix by the catalog key). */
+export function receiptLinesFromWebhook(event: EvotorReceiptWebhook): ReceiptLine[] {
+  return event.data.items.map((item, i) => {
+    const quantity = Number(item.quantity);
+    if (!Number.isFinite(quantity)) throw new RangeError(`data.items.${i}.quantity: not a number`);
+    return { terminalProductId: item.id, name: item.name, quantity };
+  });
 }

@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import {
   EvotorReceiptWebhookSchema,
+  receiptLinesFromWebhook,
   terminalPaymentFromWebhook,
 } from '../../activities/evotor/webhook';
 import {
@@ -11,6 +12,7 @@ import {
   type PosPaymentResult,
   type TerminalPayment,
 } from '../../domain/payment';
+import type { ReceiptLine } from '../../domain/walk-in';
 import type { Logger } from '../../lib/logger';
 import { paymentReceivedSignal, posPaymentWorkflow } from '../../workflows/pos-payment';
 import { terminalReceiptWorkflow } from '../../workflows/terminal-receipt';
@@ -29,13 +31,13 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
    * A receipt without an order id (matched by number/amount/store in its own workflow), or one that no
    * order workflow can take (held there), keyed by the receipt so that redeliveries are duplicates.
    */
-  async function toReceiptWorkflow(payment: TerminalPayment, receiptType: string, heldReason?: string): Promise<Outcome> {
+  async function toReceiptWorkflow(payment: TerminalPayment, receiptType: string, lines: ReceiptLine[], heldReason?: string): Promise<Outcome> {
     const workflowId = terminalReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
     try {
       await deps.client.workflow.start(terminalReceiptWorkflow, {
         workflowId,
         taskQueue: TASK_QUEUES.workflows,
-        args: [{ payment, receiptType, heldReason }],
+        args: [{ payment, receiptType, lines, heldReason }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary: `${receiptType} receipt ${payment.receiptId} from terminal ${payment.deviceId}`,
       });
@@ -65,7 +67,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     }
     const closed: PosPaymentResult = await deps.client.workflow.getHandle(workflowId).result();
     if (closed.payments.some((p) => p.receiptId === payment.receiptId)) return { status: 'duplicate', workflowId };
-    return toReceiptWorkflow(payment, 'SELL', `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?`);
+    return toReceiptWorkflow(payment, 'SELL', [], `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?`);
   }
 
   router.post('/webhooks/evotor/receipts', express.json({ limit: '1mb' }), async (req, res) => {
@@ -87,8 +89,10 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
       return res.status(200).json({ status: 'ignored', reason: `document type ${type} carries no payment` });
     }
     let payment: TerminalPayment;
+    let lines: ReceiptLine[];
     try {
       payment = terminalPaymentFromWebhook(event);
+      lines = receiptLinesFromWebhook(event);
     } catch (e) {
       const message = (e as Error).message;
       deps.logger.warn({ reason: message, receiptId: event.data.id }, 'rejected Evotor webhook');
@@ -96,7 +100,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     }
     let outcome: Outcome;
     if (type === 'SELL' && payment.orderId) outcome = await deliverToOrder({ ...payment, orderId: payment.orderId });
-    else outcome = await toReceiptWorkflow(payment, type);
+    else outcome = await toReceiptWorkflow(payment, type, lines);
     deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
     res.status(200).json(outcome);
   });

@@ -14,12 +14,14 @@ import {
   type TerminalSpec,
 } from './terminal';
 import { TerminalOrderPayloadSchema, orderExtras, orderSaleLines } from './terminal-app';
+import { StoreCatalog, type ProductInput } from './catalog';
 import { WebhookDispatcher, type Delivery } from './webhooks';
 import { SimulatorError } from './errors';
 import { inScope, noFaultCounts, noFaults, pickFault, type FaultCounts, type FaultKind, type Faults } from './faults';
 
 export { SimulatorError } from './errors';
 export type { FaultCounts, FaultKind, Faults, FaultsPatch } from './faults';
+export type { ProductInput } from './catalog';
 
 /**
  * The Evotor cloud and its terminals, in memory: stores, devices, cloud documents, push notifications
@@ -38,9 +40,10 @@ export interface EvotorSimulatorOptions {
   /** The Evotor account ("01-000000000000001") the documents and events belong to. */
   userId?: string;
   webhook?: { url: string; token: string; duplicateRate?: number; timeoutMs?: number; retryDelayMs?: number; maxAttempts?: number };
-  stores?: { id: string; name?: string; address?: string }[];
+  /** `products`: the store's catalog at start (and after reset); see ProductInput. */
+  stores?: { id: string; name?: string; address?: string; products?: ProductInput[] }[];
   devices?: TerminalSpec[];
-  /** Documents per page of GET /stores/:id/documents; small values make tests page. */
+  /** Documents (and products) per page of GET /stores/:id/documents (/products); small values make tests page. */
   pageSize?: number;
   /** Requests per window (all cloud and push calls of the token together); false = unlimited. */
   rateLimit?: { limit: number; windowMs: number } | false;
@@ -107,6 +110,8 @@ export interface SimulatorState {
   }[];
   /** Cloud-visible documents, in upload order. */
   documents: Record<string, unknown>[];
+  /** Each store's catalog, by store id, products as GET /stores/:id/products shows them. */
+  products: Record<string, Record<string, unknown>[]>;
   /** Receipts waiting on offline terminals. */
   queued: { deviceId: string; id: string; type: string; closeDate: string }[];
   pushes: PushView[];
@@ -157,6 +162,7 @@ export class EvotorCloud {
   faultCounts: FaultCounts = noFaultCounts();
   private stores: { id: string; name: string; address: string }[] = [];
   private terminals = new Map<string, Terminal>();
+  private catalogs = new Map<string, StoreCatalog>();
   private documents: CloudDocument[] = [];
   private pushes: Push[] = [];
   /** Every sale rung (uploaded or still queued), for refunds. */
@@ -193,7 +199,20 @@ export class EvotorCloud {
   }
 
   private populate(): void {
-    this.stores = (this.opts.stores ?? [DEFAULT_STORE]).map((s) => ({ id: s.id, name: s.name ?? s.id, address: s.address ?? '' }));
+    const storeSpecs: { id: string; name?: string; address?: string; products?: ProductInput[] }[] = this.opts.stores ?? [DEFAULT_STORE];
+    this.stores = storeSpecs.map((s) => ({ id: s.id, name: s.name ?? s.id, address: s.address ?? '' }));
+    this.catalogs = new Map();
+    for (const s of storeSpecs) {
+      const catalog = new StoreCatalog(s.id, this.userId, this.now);
+      if (s.products?.length) {
+        try {
+          catalog.upsert(s.products);
+        } catch (e) {
+          throw new Error(`store ${s.id}: ${(e as Error).message}`);
+        }
+      }
+      this.catalogs.set(s.id, catalog);
+    }
     const specs = this.opts.devices ?? (this.opts.stores ? [] : [DEFAULT_DEVICE]);
     this.terminals = new Map();
     for (const spec of specs) {
@@ -262,6 +281,29 @@ export class EvotorCloud {
 
   getDocument(storeId: string, id: string): Record<string, unknown> | undefined {
     return this.documents.find((d) => d.storeId === storeId && d.id === id)?.json;
+  }
+
+  /** Adds products to a store's catalog (a known id replaces that product); answers them as the cloud shows them. */
+  addProducts(storeId: string, products: unknown): Record<string, unknown>[] {
+    const catalog = this.catalog(storeId);
+    return catalog.upsert(products).map((p) => catalog.json(p));
+  }
+
+  /** GET /stores/:id/products: ordered by id, pageSize a page, cursor paging as for documents. */
+  productsPage(storeId: string, cursor?: string) {
+    return this.catalog(storeId).page(cursor, this.pageSize);
+  }
+
+  getProduct(storeId: string, id: string): Record<string, unknown> | undefined {
+    const catalog = this.catalogs.get(storeId);
+    const p = catalog?.get(id);
+    return catalog && p ? catalog.json(p) : undefined;
+  }
+
+  private catalog(storeId: string): StoreCatalog {
+    const c = this.catalogs.get(storeId);
+    if (!c) throw new SimulatorError(404, `store ${storeId} not found`, 'NOT_FOUND');
+    return c;
   }
 
   createPush(appId: string, body: unknown): PushView {
@@ -405,13 +447,20 @@ export class EvotorCloud {
     input: Parameters<typeof ringReceipt>[1] & { at?: number | string },
   ): ReceiptResult {
     const closeMs = input.at === undefined ? this.now() : parseInstant(input.at, 'at');
+    const catalog = this.catalog(t.storeId);
     let doc: TerminalDocument;
+    let created: ReturnType<StoreCatalog['resolve']>['created'];
     try {
-      doc = ringReceipt(t, input, this.context(closeMs));
+      // The terminal sells catalog products: each line with a productId becomes the product of that code.
+      const resolved = catalog.resolve(input.lines);
+      created = resolved.created;
+      doc = ringReceipt(t, { ...input, lines: resolved.lines }, this.context(closeMs));
     } catch (e) {
       if (e instanceof RangeError) throw new SimulatorError(400, e.message);
       throw e;
     }
+    // Products the cashier had to create go into the catalog only once the receipt was rung.
+    catalog.add(created);
     if (doc.sale) this.sales.set(doc.id, { ...doc.sale, doc });
     const queued = this.emit(t, doc);
     return {
@@ -480,6 +529,7 @@ export class EvotorCloud {
         queued: t.queue.length,
       })),
       documents: this.documents.map((d) => d.json),
+      products: Object.fromEntries([...this.catalogs].map(([id, c]) => [id, c.all()])),
       queued: [...this.terminals.values()].flatMap((t) =>
         t.queue.map((d) => ({ deviceId: t.id, id: d.id, type: d.type, closeDate: evotorDate(d.closeMs) })),
       ),

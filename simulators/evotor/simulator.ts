@@ -8,6 +8,7 @@ import {
   type EvotorSimulatorOptions,
   type PaybackInput,
   type PayPushInput,
+  type ProductInput,
   type PushView,
   type ReceiptResult,
   type SellInput,
@@ -17,13 +18,14 @@ import { patchFaults, type FaultsPatch } from './faults';
 import type { WebhookSettings } from './webhooks';
 
 export type { FaultCounts, Faults, FaultsPatch } from './faults';
-export type { EvotorSimulatorOptions, PaybackInput, PayPushInput, ReceiptResult, SellInput, SimulatorState } from './cloud';
+export type { EvotorSimulatorOptions, PaybackInput, PayPushInput, ProductInput, ReceiptResult, SellInput, SimulatorState } from './cloud';
 
 /**
- * A stand-in for the Evotor cloud (REST v2 + the publisher API's push notifications) and the smart
- * terminals in the shops, with an unauthenticated admin API under /_admin to play the cashier and to
- * inject faults (latency, 5xx, timeouts, apply-then-lose; see faults.ts). It enforces the bearer token
- * and a rate limit, pages with cursors, and delivers receipt webhooks at least once.
+ * A stand-in for the Evotor cloud (REST v2: stores, devices, product catalogs, documents; the publisher
+ * API's push notifications) and the smart terminals in the shops, with an unauthenticated admin API under
+ * /_admin to play the cashier, fill the catalogs and inject faults (latency, 5xx, timeouts,
+ * apply-then-lose; see faults.ts). It enforces the bearer token and a rate limit, pages with cursors,
+ * and delivers receipt webhooks at least once.
  */
 
 export interface WebhookPatch {
@@ -42,6 +44,11 @@ export interface EvotorSimulator {
   payPush(deviceId: string, input?: PayPushInput): ReceiptResult;
   sell(deviceId: string, input: SellInput): ReceiptResult;
   payback(deviceId: string, input: PaybackInput): ReceiptResult;
+  /**
+   * Adds products to a store's catalog (each gets a fresh uuid unless it has an id; a known id replaces
+   * that product) and answers them as GET /stores/:storeId/products shows them. Cleared by reset().
+   */
+  addProducts(storeId: string, products: ProductInput[]): Record<string, unknown>[];
   setOffline(deviceId: string): void;
   /** Uploads what the terminal queued, in one burst; returns how many documents went up. */
   setOnline(deviceId: string): { uploaded: number };
@@ -76,6 +83,12 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
   });
   app.post('/_admin/devices/:deviceId/payback', (req, res) => {
     res.status(201).json(cloud.payback(param(req, 'deviceId'), req.body ?? {}));
+  });
+  app.post('/_admin/stores/:storeId/products', (req, res) => {
+    // A list of products, or { items: [...] } / { products: [...] }.
+    const b = req.body as unknown;
+    const list = Array.isArray(b) ? b : (b as { items?: unknown; products?: unknown } | undefined)?.items ?? (b as { products?: unknown } | undefined)?.products;
+    res.status(201).json({ items: cloud.addProducts(param(req, 'storeId'), list) });
   });
   app.post('/_admin/devices/:deviceId/offline', (req, res) => {
     cloud.setOffline(param(req, 'deviceId'));
@@ -184,6 +197,15 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     if (!doc) throw new SimulatorError(404, 'document not found', 'NOT_FOUND');
     res.json(doc);
   });
+  api.get('/stores/:storeId/products', (req, res) => {
+    const cursor = req.query.cursor;
+    res.json(cloud.productsPage(param(req, 'storeId'), typeof cursor === 'string' ? cursor : undefined));
+  });
+  api.get('/stores/:storeId/products/:productId', (req, res) => {
+    const product = cloud.getProduct(param(req, 'storeId'), param(req, 'productId'));
+    if (!product) throw new SimulatorError(404, 'product not found', 'NOT_FOUND');
+    res.json(product);
+  });
   api.post('/apps/:appId/push-notifications', (req, res) => {
     res.json(withoutPayload(cloud.createPush(param(req, 'appId'), req.body)));
   });
@@ -226,6 +248,7 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     payPush: (deviceId, input) => cloud.payPush(deviceId, input),
     sell: (deviceId, input) => cloud.sell(deviceId, input),
     payback: (deviceId, input) => cloud.payback(deviceId, input),
+    addProducts: (storeId, products) => cloud.addProducts(storeId, products),
     setOffline: (deviceId) => cloud.setOffline(deviceId),
     setOnline: (deviceId) => cloud.setOnline(deviceId),
     configureWebhook: (patch) => cloud.dispatcher.configure(webhookPatch(patch)),

@@ -22,13 +22,32 @@ const CLOUD_PAYMENT: Record<PaymentSource, { type: string; name: string }> = {
 
 /** A line as the cashier rings it: price in rubles, VAT as Bitrix's fraction (0.22; null = no VAT). */
 export interface SaleLine {
-  /** Our product id; the webhook's item id and the cloud position's `code`. */
+  /**
+   * Our (Bitrix) product id. The terminal rings the store's catalog product whose `code` equals it (and
+   * creates one when there is none); the webhook's item id and the position's `product_id` are then that
+   * product's Evotor uuid, the position's `code` its code. Without it the line is a free-price item.
+   */
   productId?: string;
   name: string;
   price: string | number;
   quantity: number;
   vatRate?: number | null;
   measureName?: string;
+}
+
+/** The catalog product a line is rung as. */
+export interface LineProduct {
+  /** The Evotor product uuid. */
+  id: string;
+  code: string | null;
+  /** NORMAL, SERVICE, ... */
+  type: string;
+  measureName: string;
+}
+
+/** A line with the catalog product the terminal rang it as (none for a free-price item). */
+export interface RungLine extends SaleLine {
+  product?: LineProduct;
 }
 
 export interface TerminalSpec {
@@ -80,7 +99,7 @@ export interface TerminalDocument {
 /** What a PAYBACK needs to know about the sale it refunds. */
 export interface RungSale {
   number: number;
-  lines: SaleLine[];
+  lines: RungLine[];
   paymentSource: PaymentSource;
   extras: Record<string, unknown>;
   total: Kopecks;
@@ -131,7 +150,7 @@ export function openSessionDocument(t: Terminal, ctx: DocumentContext): Terminal
 
 export interface RingInput {
   type: 'SELL' | 'PAYBACK';
-  lines: SaleLine[];
+  lines: RungLine[];
   paymentSource: PaymentSource;
   extras: Record<string, unknown>;
   /** What the customer actually pays, when less than the lines add up to (a discount on the receipt). */
@@ -173,18 +192,18 @@ export function ringReceipt(t: Terminal, input: RingInput, ctx: DocumentContext)
   const positions = lines.map((p, i) => ({
     id: i + 1,
     uuid: randomUUID(),
-    product_id: p.line.productId ? uuidFrom(`product:${t.storeId}:${p.line.productId}`) : null,
+    product_id: p.line.product?.id ?? null,
     product_name: p.line.name,
-    product_type: 'NORMAL',
-    code: p.line.productId ?? null,
-    measure_name: p.line.measureName ?? 'шт',
+    product_type: p.line.product?.type ?? 'NORMAL',
+    code: p.line.product?.code ?? null,
+    measure_name: measureOf(p.line),
     quantity: p.line.quantity,
     price: rub(p.price),
     cost_price: 0,
     result_price: rub(Math.round(p.resultSum / p.line.quantity)),
     sum: rub(p.sum),
     result_sum: rub(p.resultSum),
-    tax: { type: p.line.vatRate === null || p.line.vatRate === undefined ? 'NO_VAT' : `VAT_${p.percent}`, sum: rub(p.tax), result_sum: rub(p.resultTax) },
+    tax: { type: taxTag(p.line.vatRate), sum: rub(p.tax), result_sum: rub(p.resultTax) },
     print_group_id: DEFAULT_PRINT_GROUP_ID,
     settlement_method: { type: 'CHECKOUT_FULL' },
     ...(p.discount > 0
@@ -246,10 +265,11 @@ export function ringReceipt(t: Terminal, input: RingInput, ctx: DocumentContext)
     employeeId: t.employeeId,
     paymentSource: input.paymentSource,
     items: lines.map((p) => ({
-      id: p.line.productId ?? uuidFrom(`free-price:${p.line.name}`),
+      // The Evotor product uuid (not our product id: that is the product's `code`).
+      id: p.line.product?.id ?? uuidFrom(`free-price:${p.line.name}`),
       name: p.line.name,
-      itemType: 'NORMAL',
-      measureName: p.line.measureName ?? 'шт',
+      itemType: p.line.product?.type ?? 'NORMAL',
+      measureName: measureOf(p.line),
       quantity: p.line.quantity,
       price: rub(p.price),
       costPrice: 0,
@@ -313,6 +333,15 @@ function header(
   };
 }
 
+function measureOf(line: RungLine): string {
+  return line.measureName ?? line.product?.measureName ?? 'шт';
+}
+
+/** Evotor's tax tag for a Bitrix VAT fraction: null → NO_VAT, 0.22 → VAT_22 (the 22 % tag name is unconfirmed). */
+export function taxTag(rate: number | null | undefined): string {
+  return rate === null || rate === undefined ? 'NO_VAT' : `VAT_${vatPercent(rate)}`;
+}
+
 function vatPercent(rate: number | null | undefined): number {
   if (rate === null || rate === undefined) return 0;
   if (!Number.isFinite(rate) || rate < 0 || rate >= 1) throw new RangeError(`vatRate must be a fraction (0.22) or null, got ${rate}`);
@@ -358,7 +387,7 @@ function digits(seed: string, n: number): string {
   return out.slice(0, n);
 }
 
-/** A uuid-shaped id derived from a name, so the same product always gets the same cloud id. */
+/** A uuid-shaped id derived from a name, so the same name always gets the same id. */
 export function uuidFrom(name: string): string {
   const h = createHash('sha1').update(name).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;

@@ -78,7 +78,6 @@ export function fakeActivities(world: FakeWorld): { bitrix: BitrixActivities; ev
         world.order.canceled = true;
         return log('cancelOrder', input, { changed: true });
       },
-      findOrderForPayment: async (input) => log('findOrderForPayment', input, { candidates: [] }),
       moveOrderDealsToStage: async (input) => log('moveOrderDealsToStage', input, { dealIds: [] }),
       deductOrderStock: async (input) => {
         world.order.deducted = true;

@@ -1,0 +1,140 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { WalkInActivities } from '../activities/walk-in/activities';
+import { TASK_QUEUES } from '../domain/payment';
+import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, walkInLineCount, type DeductionOutcome, type QueuedDeduction } from '../domain/walk-in';
+
+export const queueDeductionSignal = defineSignal<[QueuedDeduction]>('queueDeduction');
+export const deductionOutcomeSignal = defineSignal<[DeductionOutcome]>('deductionOutcome');
+export const deductionsQuery = defineQuery<{ storeId: string; queued: number; inFlight: number; batches: number; receipts: number; lines: number }>('status');
+
+export interface WalkInDeductionsInput {
+  storeId: string;
+  queue?: QueuedDeduction[];
+  /** Receipt keys handled shortly before continue-as-new: a late resend is still recognised. */
+  recent?: string[];
+  totals?: { batches: number; receipts: number; lines: number };
+}
+
+export function walkInDeductionsWorkflowId(storeId: string): string {
+  return `walk-in-deductions:${storeId}`;
+}
+
+/** A batch that waits this long for more receipts is sent with what it has. */
+const LINGER_MS = 1_000;
+/** Batch calls in flight; Bitrix's rate limit (the task queue's limit) paces them. */
+const CONCURRENCY = 4;
+/** With no receipts for this long the run ends; the next receipt starts a new one. */
+const IDLE_MS = 5 * 60_000;
+const HISTORY_LIMIT = 8_000;
+const RECENT_KEYS = 5_000;
+
+// Rate-limit answers and outages are retried without end (slowing the flow, never failing it); a batch
+// Bitrix refuses for its content fails at once and is split to find the receipt at fault.
+const walkIn = proxyActivities<WalkInActivities>({
+  taskQueue: TASK_QUEUES.bitrix,
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+/**
+ * One per store: collects the walk-in receipts of that store and writes them off in as few Bitrix
+ * requests as possible — one store document per batch call, lines of the same product added up.
+ * The single writer per warehouse, so batches never race each other.
+ */
+export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Promise<{ storeId: string; batches: number; receipts: number; lines: number }> {
+  const { storeId } = input;
+  const queue: QueuedDeduction[] = [...(input.queue ?? [])];
+  const isolated: QueuedDeduction[] = [];
+  const recent = [...(input.recent ?? [])];
+  const known = new Set<string>([...recent, ...queue.map((q) => q.receipt.key)]);
+  const totals = { batches: 0, receipts: 0, lines: 0, ...input.totals };
+  let inFlight = 0;
+
+  setHandler(queueDeductionSignal, (item) => {
+    if (known.has(item.receipt.key)) return;
+    known.add(item.receipt.key);
+    queue.push(item);
+  });
+  setHandler(deductionsQuery, () => ({ storeId, queued: queue.length + isolated.length, inFlight, ...totals }));
+
+  const describe = () =>
+    setCurrentDetails(
+      `**Walk-in deductions of store ${storeId}**\n\nQueued receipts: ${queue.length + isolated.length}, batches in flight: ${inFlight}\n\nDone: ${totals.receipts} receipts, ${totals.lines} lines in ${totals.batches} Bitrix batch calls`,
+    );
+
+  async function reply(items: QueuedDeduction[], outcomes: DeductionOutcome[]): Promise<void> {
+    const byKey = new Map(outcomes.map((o) => [o.receiptKey, o]));
+    await Promise.all(
+      items.map(async (item) => {
+        const outcome = byKey.get(item.receipt.key) ?? { receiptKey: item.receipt.key, outcome: 'rejected', reason: 'no outcome for the receipt' };
+        try {
+          await getExternalWorkflowHandle(item.replyTo).signal(deductionOutcomeSignal, outcome);
+        } catch (err) {
+          log.warn('could not report a deduction', { receiptKey: item.receipt.key, error: (err as Error).message });
+        }
+      }),
+    );
+  }
+
+  async function runBatch(batch: QueuedDeduction[]): Promise<void> {
+    let outcomes: DeductionOutcome[];
+    try {
+      outcomes = await walkIn.deductWalkInBatch({ storeId, batchId: uuid4(), receipts: batch.map((b) => b.receipt) });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      if (batch.length > 1) {
+        // One receipt spoils the document for all: send each alone to find it.
+        isolated.push(...batch);
+        return;
+      }
+      const reason = (err.cause as Error | undefined)?.message ?? err.message;
+      outcomes = [{ receiptKey: batch[0].receipt.key, outcome: 'rejected', reason }];
+    }
+    totals.batches++;
+    const done = batch.filter((b) => outcomes.some((o) => o.receiptKey === b.receipt.key && o.outcome === 'deducted'));
+    totals.receipts += done.length;
+    totals.lines += walkInLineCount(done.map((d) => d.receipt));
+    for (const b of batch) recent.push(b.receipt.key);
+    recent.splice(0, Math.max(0, recent.length - RECENT_KEYS));
+    await reply(batch, outcomes);
+  }
+
+  for (;;) {
+    describe();
+    const hasWork = () => queue.length + isolated.length > 0;
+    if (!(await condition(hasWork, IDLE_MS))) {
+      await condition(() => inFlight === 0);
+      if (!hasWork()) break;
+    }
+    // Fill the document: wait a moment for more receipts unless a full batch is already there.
+    if (isolated.length === 0 && distinctProducts(queue.map((q) => q.receipt)) < ELEMENTS_PER_DOCUMENT)
+      await condition(() => distinctProducts(queue.map((q) => q.receipt)) >= ELEMENTS_PER_DOCUMENT, LINGER_MS);
+    await condition(() => inFlight < CONCURRENCY);
+    const batch = isolated.length > 0 ? isolated.splice(0, 1) : takeBatch(queue);
+    if (batch.length === 0) continue;
+    inFlight++;
+    void runBatch(batch).finally(() => inFlight--);
+
+    if (workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().continueAsNewSuggested) {
+      await condition(() => inFlight === 0);
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof walkInDeductionsWorkflow>({ storeId, queue: [...isolated, ...queue], recent, totals });
+    }
+  }
+  log.info('walk-in deductions idle; run ends', { storeId, ...totals });
+  return { storeId, ...totals };
+}
