@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadEnv } from '../lib/config';
+import { loadEnv, loadPosConfig } from '../lib/config';
+import { parseSigningKeys } from './signature';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
 import { createApi, listen } from './server';
@@ -16,6 +17,8 @@ runMain(logger, async () => {
     bitrixApplicationToken: env.BITRIX_APP_TOKEN,
     evotorWebhookTokens: env.EVOTOR_WEBHOOK_TOKEN ? env.EVOTOR_WEBHOOK_TOKEN.split(',') : [],
     adminApiKey: env.ADMIN_API_KEY,
+    config: loadPosConfig(env.POS_CONFIG),
+    middlewareKeys: parseSigningKeys(env.MIDDLEWARE_KEYS),
   });
   const { server, url } = await listen(app, env.API_PORT, env.API_HOST);
   logger.info({ url }, 'API listening');

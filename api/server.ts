@@ -6,6 +6,9 @@ import { adminRouter } from './routes/admin';
 import { atolCallbackRouter } from './routes/atol-callback';
 import { bitrixWebhookRouter } from './routes/bitrix-webhook';
 import { evotorWebhookRouter } from './routes/evotor-webhook';
+import { middlewareRouter } from './routes/middleware';
+import type { SigningKey } from './signature';
+import type { PosConfig } from '../lib/config';
 import { sendError } from './errors';
 
 export interface ApiDeps {
@@ -14,6 +17,8 @@ export interface ApiDeps {
   bitrixApplicationToken?: string;
   evotorWebhookTokens: string[];
   adminApiKey?: string;
+  config: PosConfig;
+  middlewareKeys: SigningKey[];
 }
 
 /** The HTTP doors: validate, authenticate, hand over to Temporal, answer. No business logic here. */
@@ -34,6 +39,7 @@ export function createApi(deps: ApiDeps): express.Express {
   });
   app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, logger: deps.logger }));
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, logger: deps.logger }));
+  app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
   app.use(atolCallbackRouter({ client: deps.client, logger: deps.logger }));
   app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));

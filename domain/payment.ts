@@ -5,7 +5,8 @@ import type { Kopecks } from './money';
 export interface TerminalPayment {
   /** The terminal's receipt id (Evotor receipt uuid); unique within the terminal store. Our dedupe key. */
   receiptId: string;
-  terminalKind: 'evotor';
+  /** How it reached us: the Evotor cloud, or the signed middleware door (1C:Retail, a Windows service). */
+  terminalKind: 'evotor' | 'middleware';
   /** The terminal vendor's store id (Evotor storeId). */
   terminalStoreId: string;
   deviceId: string;

@@ -38,6 +38,11 @@ const EnvSchema = z.object({
   /** Where outside systems reach our API (ATOL callbacks); unset = no callbacks, the report is polled. */
   PUBLIC_BASE_URL: optionalUrl,
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Middleware door signing keys: "keyId:secret" pairs, comma-separated (same id twice = rotation). */
+  MIDDLEWARE_KEYS: z
+    .string()
+    .regex(/^[^:,\s]+:[^,]{16,}(,[^:,\s]+:[^,]{16,})*$/, 'expected "keyId:secret[,keyId:secret...]" with secrets of at least 16 characters')
+    .optional(),
   POS_CONFIG: z.string().min(1).default('config/pos.example.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

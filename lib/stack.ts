@@ -6,6 +6,7 @@ import { AtolClient } from '../activities/atol/client';
 import { BitrixClient } from '../activities/bitrix/client';
 import { EvotorCloudClient } from '../activities/evotor/client';
 import { createApi, listen } from '../api/server';
+import { parseSigningKeys } from '../api/signature';
 import { startAtolSimulator, type AtolSimulator } from '../simulators/atol';
 import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
@@ -35,6 +36,8 @@ export interface StackOptions {
 export interface Stack {
   apiUrl: string;
   adminApiKey: string;
+  /** "keyId:secret" pairs the middleware door accepts. */
+  middlewareKeys: string;
   bitrixAppToken: string;
   evotorWebhookToken: string;
   /** Present when the outside system is simulated (its URL was not configured). */
@@ -81,6 +84,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const bitrixAppToken = env.BITRIX_APP_TOKEN ?? secret();
     const evotorWebhookToken = env.EVOTOR_WEBHOOK_TOKEN?.split(',')[0] ?? secret();
     const adminApiKey = env.ADMIN_API_KEY ?? secret();
+    const middlewareKeys = env.MIDDLEWARE_KEYS ?? `sandbox:${secret()}`;
     const evotorToken = env.EVOTOR_TOKEN ?? secret();
     const evotorAppId = env.EVOTOR_APP_ID ?? 'sandbox-terminal-app';
 
@@ -163,6 +167,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       bitrixApplicationToken: bitrixAppToken,
       evotorWebhookTokens: env.EVOTOR_WEBHOOK_TOKEN ? env.EVOTOR_WEBHOOK_TOKEN.split(',') : [evotorWebhookToken],
       adminApiKey,
+      config,
+      middlewareKeys: parseSigningKeys(middlewareKeys),
     });
     const { server, url: apiUrl } = await listen(app, opts.ports?.api ?? env.API_PORT, env.API_HOST);
     stops.push(() => closeServer(server));
@@ -170,7 +176,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     bitrix?.addEventHandler({ event: 'ONSALEORDERSAVED', handler: `${apiUrl}/webhooks/bitrix`, applicationToken: bitrixAppToken });
     evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
 
-    return { apiUrl, adminApiKey, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, client, stop };
+    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, client, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -186,7 +186,7 @@ export class EvotorCloud {
     return Math.max(1, this.opts.pageSize ?? 50);
   }
 
-  /** Back to the state right after start: options' webhook, no faults, fresh terminals and sessions. */
+  /** Back to the state right after start: options' webhook, no faults, fresh terminals and sessions, the options' catalogs. */
   reset(): void {
     this.dispatcher.reset(this.opts.webhook ?? {});
     this.rateLimit?.reset();

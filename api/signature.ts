@@ -1,0 +1,66 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Thrown by verifySignature; `reason` is safe to log and to answer with (no secret in it). */
+export class SignatureError extends Error {
+  override readonly name = 'SignatureError';
+}
+
+export interface SigningKey {
+  id: string;
+  secret: string;
+}
+
+export const SIGNATURE_HEADERS = {
+  keyId: 'x-pos-key-id',
+  timestamp: 'x-pos-timestamp',
+  signature: 'x-pos-signature',
+} as const;
+
+/** The signature of a middleware request: hex HMAC-SHA256 over `<timestamp>.<raw body>`. */
+export function sign(secret: string, timestamp: number | string, rawBody: string | Buffer): string {
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
+}
+
+/**
+ * The one check every signed door uses: key id known, timestamp inside the replay window, signature
+ * matching one of the key's valid secrets (several during a rotation), compared in constant time.
+ */
+export function verifySignature(
+  headers: { keyId?: string; timestamp?: string; signature?: string },
+  rawBody: Buffer,
+  keys: readonly SigningKey[],
+  opts: { toleranceSeconds?: number; now?: number } = {},
+): SigningKey {
+  const tolerance = opts.toleranceSeconds ?? 300;
+  const now = Math.floor((opts.now ?? Date.now()) / 1000);
+  if (!headers.keyId) throw new SignatureError(`${SIGNATURE_HEADERS.keyId}: missing`);
+  if (!headers.timestamp) throw new SignatureError(`${SIGNATURE_HEADERS.timestamp}: missing`);
+  if (!headers.signature) throw new SignatureError(`${SIGNATURE_HEADERS.signature}: missing`);
+  if (!/^\d{9,11}$/.test(headers.timestamp)) throw new SignatureError(`${SIGNATURE_HEADERS.timestamp}: not unix seconds`);
+  const age = now - Number(headers.timestamp);
+  if (Math.abs(age) > tolerance) throw new SignatureError(`${SIGNATURE_HEADERS.timestamp}: outside the ${tolerance} s window (${age} s off)`);
+  const m = /^v1=([0-9a-f]{64})$/.exec(headers.signature);
+  if (!m) throw new SignatureError(`${SIGNATURE_HEADERS.signature}: expected "v1=<64 hex digits>"`);
+  const given = Buffer.from(m[1], 'hex');
+  const candidates = keys.filter((k) => k.id === headers.keyId);
+  if (candidates.length === 0) throw new SignatureError(`${SIGNATURE_HEADERS.keyId}: unknown key`);
+  let match: SigningKey | undefined;
+  for (const key of candidates) {
+    const expected = Buffer.from(sign(key.secret, headers.timestamp, rawBody), 'hex');
+    if (timingSafeEqual(expected, given)) match ??= key;
+  }
+  if (!match) throw new SignatureError(`${SIGNATURE_HEADERS.signature}: does not match`);
+  return match;
+}
+
+/** `MIDDLEWARE_KEYS`: `keyId:secret` pairs separated by commas; the same id twice = rotation. */
+export function parseSigningKeys(text: string | undefined): SigningKey[] {
+  if (!text) return [];
+  return text.split(',').map((pair, i) => {
+    const at = pair.indexOf(':');
+    const id = pair.slice(0, at).trim();
+    const secret = pair.slice(at + 1).trim();
+    if (at <= 0 || !id || secret.length < 16) throw new RangeError(`MIDDLEWARE_KEYS: entry ${i + 1} must be "keyId:secret" with a secret of at least 16 characters`);
+    return { id, secret };
+  });
+}

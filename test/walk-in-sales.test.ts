@@ -1,0 +1,105 @@
+import type { TerminalReceiptState } from '../workflows/terminal-receipt';
+import { terminalReceiptQuery } from '../workflows/terminal-receipt';
+import { postSignedBatch, walkInReceipt } from './support/middleware';
+import { eventually, startTestStack, type TestStack } from './support/stack';
+
+// Walk-in sales: each sold item leaves the right warehouse exactly once, in as few Bitrix calls as possible.
+describe('walk-in sales through the middleware batch door', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const stock = (storeId: number, productId: number) => stack.bitrix.snapshot().stock.find((s) => s.storeId === storeId && s.productId === productId)?.amount ?? 0;
+  const receiptState = (storeId: string, receiptId: string): Promise<TerminalReceiptState> =>
+    stack.client.workflow.getHandle(`terminal-receipt:${storeId}:${receiptId}`).query(terminalReceiptQuery);
+  const settled = (storeId: string, ids: string[]) =>
+    eventually(async () => {
+      const states = await Promise.all(ids.map((id) => receiptState(storeId, id)));
+      return states.every((s) => s.stage === 'COMPLETED' || s.stage === 'NEEDS_ATTENTION') ? states : undefined;
+    }, 'receipts settled', 60_000);
+
+  it('deducts a burst of receipts once, batching their lines into few Bitrix calls; a resent batch is all duplicates', async () => {
+    const before = { a: stock(1, 101), b: stock(1, 102), c: stock(1, 103) };
+    const receipts = Array.from({ length: 40 }, (_, i) =>
+      walkInReceipt('msk-1', [
+        { productId: '101', quantity: 1, price: 249000 },
+        ...(i % 2 === 0 ? [{ productId: '102', quantity: 2, price: 159050 }] : []),
+        ...(i % 4 === 0 ? [{ productId: '103', quantity: 0.5, price: 79900 }] : []),
+      ]),
+    );
+    const batchCalls = stack.bitrix.requestCounts().byMethod.batch ?? 0;
+    const first = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
+    expect(first.status).toBe(200);
+    expect(first.body.results!.map((r) => r.status)).toEqual(receipts.map(() => 'accepted'));
+
+    const states = await settled('msk-1', receipts.map((r) => r.receiptId));
+    expect(states.map((s) => s.stage)).toEqual(receipts.map(() => 'COMPLETED'));
+    expect(states.every((s) => s.documentId)).toBe(true);
+    expect(stock(1, 101)).toBe(before.a - 40);
+    expect(stock(1, 102)).toBe(before.b - 40);
+    expect(stock(1, 103)).toBe(before.c - 5);
+    const used = (stack.bitrix.requestCounts().byMethod.batch ?? 0) - batchCalls;
+    // 40 receipts, 3 products: one document can carry them all; linger and concurrency may split it a little.
+    expect(used).toBeGreaterThanOrEqual(1);
+    expect(used).toBeLessThanOrEqual(6);
+
+    const again = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts, { idempotencyKey: 'resend' });
+    expect(again.body.results!.map((r) => r.status)).toEqual(receipts.map(() => 'duplicate'));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stock(1, 101)).toBe(before.a - 40);
+    expect((stack.bitrix.requestCounts().byMethod.batch ?? 0) - batchCalls).toBe(used);
+  });
+
+  it('answers per receipt: accepted, rejected with the field, unknown store', async () => {
+    const good = walkInReceipt('msk-1', [{ productId: '101', quantity: 1, price: 100 }]);
+    const badTotal = walkInReceipt('msk-1', [{ productId: '101', quantity: 1, price: 100 }], { total: 999 });
+    const unknownStore = walkInReceipt('nowhere', [{ productId: '101', quantity: 1, price: 100 }]);
+    const res = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [good, badTotal, unknownStore, { receiptId: 'broken', total: 'x' }]);
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([
+      { receiptId: good.receiptId, status: 'accepted', workflowId: `terminal-receipt:msk-1:${good.receiptId}` },
+      { receiptId: badTotal.receiptId, status: 'rejected', reason: 'total: 999 is not the sum of the lines (100)' },
+      { receiptId: unknownStore.receiptId, status: 'rejected', reason: 'storeId: unknown store "nowhere"' },
+      { receiptId: 'broken', status: 'rejected', reason: expect.stringMatching(/storeId: .*total: /s) },
+    ]);
+  });
+
+  it('refuses unsigned, wrongly signed and stale requests', async () => {
+    const r = [walkInReceipt('msk-1', [{ productId: '101', quantity: 1, price: 100 }])];
+    expect((await postSignedBatch(stack.apiUrl, stack.middlewareKeys, r, { secret: 'not-the-secret-at-all' })).body).toEqual({ error: 'x-pos-signature: does not match' });
+    expect((await postSignedBatch(stack.apiUrl, stack.middlewareKeys, r, { tamper: true })).status).toBe(401);
+    const stale = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, r, { timestamp: Math.floor(Date.now() / 1000) - 3600 });
+    expect(stale.status).toBe(401);
+    expect(stale.body.error).toMatch(/x-pos-timestamp: outside the 300 s window/);
+    expect((await postSignedBatch(stack.apiUrl, stack.middlewareKeys, r, { keyId: 'someone' })).body).toEqual({ error: 'x-pos-key-id: unknown key' });
+  });
+
+  it('a batch call applied by Bitrix whose answer was lost is not applied twice', async () => {
+    const before = stock(2, 101);
+    stack.bitrix.setFaults({ applyThenLoseNext: 1, method: 'batch' });
+    const receipts = Array.from({ length: 5 }, () => walkInReceipt('spb-2', [{ productId: '101', quantity: 2, price: 1000 }]));
+    await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
+    const states = await settled('spb-2', receipts.map((r) => r.receiptId));
+    stack.bitrix.setFaults({});
+    expect(states.map((s) => s.stage)).toEqual(receipts.map(() => 'COMPLETED'));
+    expect(stack.bitrix.requestCounts().faults.applyThenLose).toBeGreaterThanOrEqual(1);
+    expect(stock(2, 101)).toBe(before - 10);
+  });
+
+  it('a receipt Bitrix refuses (no stock) is isolated: the others of its batch are deducted, it waits for a person', async () => {
+    stack.bitrix.setStock({ productId: 105, storeId: 1, amount: 1 });
+    const before = stock(1, 101);
+    const fine = Array.from({ length: 3 }, () => walkInReceipt('msk-1', [{ productId: '101', quantity: 1, price: 1000 }]));
+    const tooMuch = walkInReceipt('msk-1', [{ productId: '105', quantity: 5, price: 1000 }]);
+    await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [...fine, tooMuch]);
+    const states = await settled('msk-1', [...fine, tooMuch].map((r) => r.receiptId));
+    expect(states.map((s) => s.stage)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'NEEDS_ATTENTION']);
+    expect(states[3].reason).toMatch(/Bitrix refused the write-off: .*insufficient quantity of product 105/i);
+    expect(stock(1, 101)).toBe(before - 3);
+    expect(stock(1, 105)).toBe(1);
+  });
+});
