@@ -105,7 +105,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: opts.ports?.evotor ?? 0,
         token: evotorToken,
         appId: evotorAppId,
-        stores: config.stores.filter((s) => s.evotorStoreId).map((s) => ({ id: s.evotorStoreId!, name: s.name })),
+        // The terminals' catalogs as a catalog sync would leave them: the Evotor product code holds the Bitrix id.
+        stores: config.stores
+          .filter((s) => s.evotorStoreId)
+          .map((s) => ({
+            id: s.evotorStoreId!,
+            name: s.name,
+            products: SANDBOX_PRODUCTS.map((p) => ({ name: p.name, code: String(p.productId), price: p.price })),
+          })),
         devices: config.stores.flatMap((s) => s.evotorDeviceIds.map((id) => ({ id, storeId: s.evotorStoreId!, name: `${s.name} terminal` }))),
         logger: logger.child({ component: 'evotor-simulator' }),
       });

@@ -103,3 +103,62 @@ describe('walk-in sales through the middleware batch door', () => {
     expect(stock(1, 105)).toBe(1);
   });
 });
+
+// The painful case: an Evotor terminal works offline, then uploads its receipts in a burst, and Evotor
+// delivers every webhook twice. Products map to Bitrix by the Evotor product code.
+describe('walk-in sales from an offline Evotor terminal', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ evotorDuplicateRate: 1 });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('deducts each line of the burst once from the store warehouse', async () => {
+    const device = '20240101-0000-4000-8000-0000000000d2';
+    const terminalStore = '20240101-0000-4000-8000-000000000002';
+    const stock = (productId: number) => stack.bitrix.snapshot().stock.find((s) => s.storeId === 2 && s.productId === productId)!.amount;
+    const before = { grinder: stock(101), beans: stock(102) };
+    stack.evotor.setOffline(device);
+    const sold = Array.from({ length: 12 }, (_, i) =>
+      stack.evotor.sell(device, {
+        items: [
+          { productId: '101', name: 'Кофемолка ручная', price: '2490.00', quantity: 1, vatRate: 0.22 },
+          ...(i % 3 === 0 ? [{ productId: '102', name: 'Кофе в зёрнах 1 кг', price: '1590.50', quantity: 2, vatRate: 0.22 }] : []),
+        ],
+      }),
+    );
+    expect(sold.every((r) => r.queued)).toBe(true);
+    expect(stock(101)).toBe(before.grinder);
+    expect(stack.evotor.setOnline(device).uploaded).toBe(12);
+    await stack.evotor.flush();
+    expect(stack.evotor.state.deliveries.filter((d) => d.acknowledged >= 2).length).toBeGreaterThanOrEqual(12);
+
+    const states = await eventually(async () => {
+      const all = await Promise.all(sold.map((r) => stack.client.workflow.getHandle(`terminal-receipt:${terminalStore}:${r.id}`).query(terminalReceiptQuery)));
+      return all.every((s) => s.stage === 'COMPLETED') ? all : undefined;
+    }, 'burst deducted', 60_000);
+    expect(states.every((s) => s.documentId && s.storeId === 'spb-2')).toBe(true);
+    expect(stock(101)).toBe(before.grinder - 12);
+    expect(stock(102)).toBe(before.beans - 8);
+  });
+
+  it('holds a receipt whose product has no Bitrix id in the catalog, with the reason', async () => {
+    const device = '20240101-0000-4000-8000-0000000000d2';
+    const terminalStore = '20240101-0000-4000-8000-000000000002';
+    stack.evotor.addProducts(terminalStore, [{ name: 'Подарочная карта', code: 'GIFT', price: '1000.00' }]);
+    const receipt = stack.evotor.sell(device, { items: [{ productId: 'GIFT', name: 'Подарочная карта', price: '1000.00', quantity: 1, vatRate: null }] });
+    await stack.evotor.flush();
+    const held = await eventually(async () => {
+      const s = await stack.client.workflow.getHandle(`terminal-receipt:${terminalStore}:${receipt.id}`).query(terminalReceiptQuery);
+      return s.stage === 'NEEDS_ATTENTION' ? s : undefined;
+    }, 'held receipt', 30_000);
+    expect(held.reason).toMatch(/product "Подарочная карта" \(terminal id [0-9a-f-]{36}\) has no Bitrix product id in its code/);
+    const found = await eventually(async () => {
+      const n = await stack.client.workflow.count(`PosStage = "NEEDS_ATTENTION" AND PosReceiptId = "${receipt.id}" AND PosStore = "spb-2"`);
+      return n.count === 1 ? 1 : undefined;
+    }, 'visible to support');
+    expect(found).toBe(1);
+  });
+});

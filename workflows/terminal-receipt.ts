@@ -33,6 +33,11 @@ export interface TerminalReceiptInput {
   storeId?: string;
   /** Set when the door already knows no order can take it (e.g. the order's workflow has ended). */
   heldReason?: string;
+  /**
+   * false: the sender says it is a walk-in sale (middleware reports order payments with an order id or
+   * number), so no awaiting order is looked for. Default true: a cashier may ring an order by hand.
+   */
+  matchOrders?: boolean;
 }
 
 export type ReceiptStage = 'MATCHING' | 'DEDUCTING_STOCK' | 'NEEDS_ATTENTION' | 'COMPLETED';
@@ -141,7 +146,9 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
 
   let reason = input.heldReason;
   if (!reason && input.receiptType !== 'SELL') reason = `${input.receiptType} receipts are not processed automatically yet`;
-  if (!reason) {
+  if (!reason && input.matchOrders === false && input.storeId) {
+    upsertSearchAttributes([{ key: PosStore, value: input.storeId }]);
+  } else if (!reason) {
     const match = await temporal.findAwaitingOrders({
       terminalStoreId: payment.terminalStoreId,
       storeId: input.storeId,

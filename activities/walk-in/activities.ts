@@ -4,7 +4,7 @@ import { ELEMENTS_PER_DOCUMENT } from '../../domain/walk-in';
 import { durationMs, type PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
-import type { EvotorCloudClient } from '../evotor/client';
+import { bitrixProductIdOf, type EvotorCloudClient, type EvotorProduct } from '../evotor/client';
 import { classifyErrors } from '../shared/activity-errors';
 import { ExternalServiceError } from '../shared/errors';
 
@@ -29,9 +29,9 @@ type Catalog = { loadedAt: number; bitrixIdByTerminalId: Map<string, string | un
 export function createProductMapper(evotor: EvotorCloudClient, config: PosConfig) {
   const ttl = durationMs(config.products.cacheTtl);
   const catalogs = new Map<string, Catalog>();
-  const keyOf = (p: { code?: string | null; article_number?: string | null }) => {
-    const value = config.products.evotorKey === 'code' ? p.code : p.article_number;
-    return value && /^\d+$/.test(value.trim()) ? value.trim() : undefined;
+  const keyOf = (p: EvotorProduct) => {
+    const value = bitrixProductIdOf(p, config.products.evotorKey);
+    return value && /^\d+$/.test(value) ? value : undefined;
   };
   async function load(terminalStoreId: string): Promise<Catalog> {
     const products = await evotor.listProducts(terminalStoreId);

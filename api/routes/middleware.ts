@@ -115,6 +115,7 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
           payment,
           receiptType: receipt.type,
           storeId: receipt.storeId,
+          matchOrders: Boolean(receipt.accountNumber),
           lines: receipt.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity })),
         }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
