@@ -22,8 +22,15 @@ export interface WalkInReceipt {
 
 export interface QueuedDeduction {
   receipt: WalkInReceipt;
-  /** The workflow waiting for the outcome. */
-  replyTo: string;
+  /**
+   * A workflow waiting for the outcome (a receipt retried by support). Absent for the usual hand-over:
+   * the deductions workflow then owns the receipt, and a refusal opens a walk-in problem workflow.
+   */
+  replyTo?: string;
+}
+
+export function walkInProblemWorkflowId(receiptKey: string): string {
+  return `walk-in-problem:${receiptKey}`;
 }
 
 export type DeductionOutcome =

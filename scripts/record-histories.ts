@@ -75,14 +75,24 @@ async function main(): Promise<void> {
     await save('bitrix-order-events-started-payment', intake);
     await env.client.workflow.getHandle('pos-payment:500').terminate('recorded');
 
-    const receipt = await env.client.workflow.start(terminalReceiptWorkflow, {
+    const held = await env.client.workflow.start(terminalReceiptWorkflow, {
       workflowId: 'terminal-receipt:E1:r-9', taskQueue: 'pos-workflows',
-      args: [{ payment: { ...payment('r-9'), orderId: undefined }, receiptType: 'SELL' }],
+      args: [{ payment: { ...payment('r-9'), orderId: undefined }, receiptType: 'PAYBACK' }],
     });
     await env.sleep('2s');
-    await receipt.executeUpdate('resolve', { args: [{ note: 'walk-in sale, handled by hand' }] });
-    await receipt.result();
-    await save('terminal-receipt-held-resolved', receipt);
+    await held.executeUpdate('resolve', { args: [{ note: 'refund handled by hand' }] });
+    await held.result();
+    await save('terminal-receipt-held-resolved', held);
+
+    const walkIn = await env.client.workflow.start(terminalReceiptWorkflow, {
+      workflowId: 'terminal-receipt:E1:r-10', taskQueue: 'pos-workflows',
+      args: [{ payment: { ...payment('r-10'), orderId: undefined }, receiptType: 'SELL', lines: [{ terminalProductId: 'p-1', name: 'Item', quantity: 2 }] }],
+    });
+    await walkIn.result();
+    await save('terminal-receipt-walk-in-queued', walkIn);
+    const deductions = env.client.workflow.getHandle('walk-in-deductions:msk-1');
+    await deductions.result();
+    await save('walk-in-deductions-batch-then-idle', deductions);
   });
   await env.teardown();
 }

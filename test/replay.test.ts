@@ -15,6 +15,8 @@ describe('replay of recorded workflow histories', () => {
       'pos-payment-deadline-cancelled.json',
       'pos-payment-terminal-completed.json',
       'terminal-receipt-held-resolved.json',
+      'terminal-receipt-walk-in-queued.json',
+      'walk-in-deductions-batch-then-idle.json',
     ]);
   });
 

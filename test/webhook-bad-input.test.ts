@@ -129,7 +129,7 @@ describe('bad input at the webhook doors', () => {
       expect(found).toBe(1);
     });
 
-    it('holds a sale that matches no order as an unmatched receipt, with the reason', async () => {
+    it('treats a sale that matches no order as a walk-in sale; an unknown product waits for a person', async () => {
       const res = await postJson(
         `${stack.apiUrl}/webhooks/evotor/receipts`,
         receipt({ id: 'walk-in-receipt-1', extras: {} }),
@@ -137,11 +137,21 @@ describe('bad input at the webhook doors', () => {
       );
       const workflowId = 'terminal-receipt:20240101-0000-4000-8000-000000000001:walk-in-receipt-1';
       expect(res).toEqual({ status: 200, body: { status: 'accepted', workflowId } });
-      const held = await eventually(async () => {
+      const queued = await eventually(async () => {
         const s: TerminalReceiptState = await stack.client.workflow.getHandle(workflowId).query(terminalReceiptQuery);
-        return s.stage === 'NEEDS_ATTENTION' ? s : undefined;
-      }, 'NEEDS_ATTENTION');
-      expect(held.reason).toMatch(/no order awaits this payment/);
+        return s.stage === 'QUEUED_FOR_DEDUCTION' ? s : undefined;
+      }, 'QUEUED_FOR_DEDUCTION');
+      expect(queued).toMatchObject({ storeId: 'msk-1', candidates: [] });
+      // The item id "101" is no product of the store's Evotor catalog.
+      const held = await eventually(async () => {
+        try {
+          const s = await stack.client.workflow.getHandle('walk-in-problem:20240101-0000-4000-8000-000000000001:walk-in-receipt-1').query<{ stage: string; reason: string }>('status');
+          return s.stage === 'NEEDS_ATTENTION' ? s : undefined;
+        } catch {
+          return undefined;
+        }
+      }, 'walk-in problem');
+      expect(held.reason).toMatch(/product "Кофемолка" \(terminal id 101\) has no Bitrix product id/);
     });
   });
 });

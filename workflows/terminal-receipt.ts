@@ -2,27 +2,22 @@ import {
   condition,
   defineQuery,
   defineUpdate,
-  getExternalWorkflowHandle,
   log,
-  ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
-  type ChildWorkflowOptions,
-  type SignalDefinition,
-  type Workflow,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { TemporalActivities } from '../activities/temporal/activities';
 import { kopecksToRubles } from '../domain/money';
 import { posPaymentWorkflowId, TASK_QUEUES, type TerminalPayment } from '../domain/payment';
-import type { DeductionOutcome, QueuedDeduction, ReceiptLine } from '../domain/walk-in';
-import { paymentReceivedSignal, posPaymentWorkflow } from './pos-payment';
+import type { QueuedDeduction, ReceiptLine } from '../domain/walk-in';
+import { paymentReceivedSignal } from './pos-payment';
 import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from './search-attributes';
-import { deductionOutcomeSignal, queueDeductionSignal, walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from './walk-in-deductions';
+import { signalOrStart } from './signal-or-start';
+import { queueDeductionSignal, walkInDeductionsWorkflowId } from './walk-in-deductions';
 
 export interface TerminalReceiptInput {
   payment: TerminalPayment;
@@ -40,7 +35,7 @@ export interface TerminalReceiptInput {
   matchOrders?: boolean;
 }
 
-export type ReceiptStage = 'MATCHING' | 'DEDUCTING_STOCK' | 'NEEDS_ATTENTION' | 'COMPLETED';
+export type ReceiptStage = 'MATCHING' | 'QUEUED_FOR_DEDUCTION' | 'NEEDS_ATTENTION' | 'COMPLETED';
 
 export interface TerminalReceiptState {
   receiptId: string;
@@ -58,7 +53,6 @@ export interface TerminalReceiptState {
 
 export const terminalReceiptQuery = defineQuery<TerminalReceiptState>('status');
 export const resolveReceiptUpdate = defineUpdate<TerminalReceiptState, [{ note: string }]>('resolve');
-export const retryReceiptUpdate = defineUpdate<TerminalReceiptState, []>('retry');
 
 const temporal = proxyActivities<TemporalActivities>({
   taskQueue: TASK_QUEUES.workflows,
@@ -66,8 +60,6 @@ const temporal = proxyActivities<TemporalActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
-/** A walk-in deduction not confirmed within this time is shown to a person (it may still arrive). */
-const DEDUCTION_DEADLINE_MS = 60 * 60_000;
 
 /**
  * One per terminal receipt that carried no order id (or that no order workflow could take), keyed by
@@ -78,13 +70,9 @@ const DEDUCTION_DEADLINE_MS = 60 * 60_000;
 export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Promise<TerminalReceiptState> {
   const { payment } = input;
   const state: TerminalReceiptState = { receiptId: payment.receiptId, receiptType: input.receiptType, stage: 'MATCHING', amount: payment.amount, storeId: input.storeId };
-  let outcome: DeductionOutcome | undefined;
-  let requested: 'retry' | { note: string } | undefined;
+  let requested: { note: string } | undefined;
 
   setHandler(terminalReceiptQuery, () => state);
-  setHandler(deductionOutcomeSignal, (o) => {
-    outcome = o;
-  });
   setHandler(
     resolveReceiptUpdate,
     ({ note }) => {
@@ -98,26 +86,14 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
       },
     },
   );
-  setHandler(
-    retryReceiptUpdate,
-    () => {
-      requested = 'retry';
-      return state;
-    },
-    {
-      validator: () => {
-        if (state.stage !== 'NEEDS_ATTENTION' || state.documentId || !input.lines?.length || outcome === undefined || outcome.outcome !== 'rejected')
-          throw new Error('only a walk-in sale whose deduction Bitrix refused can be retried');
-      },
-    },
-  );
-
-  const enter = (stage: ReceiptStage, reason?: string) => {
+  /** Enters a stage; search attributes go out in one upsert (each one is a history event and an index write). */
+  const enter = (stage: ReceiptStage, reason?: string, extra: SearchAttributeUpdatePair[] = []) => {
     state.stage = stage;
     state.reason = reason;
     upsertSearchAttributes([
       { key: PosStage, value: stage },
       { key: PosStageSince, value: new Date(Date.now()) },
+      ...extra,
     ]);
     const lines = [
       `**${input.receiptType} receipt** ${payment.receiptId} from terminal ${payment.deviceId}${state.storeId ? ` at ${state.storeId}` : ''}`,
@@ -130,25 +106,23 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
     setCurrentDetails(lines.join('\n\n'));
   };
 
-  /** Waits in NEEDS_ATTENTION for a person (or, with `orOutcome`, for a late deduction outcome). */
-  async function hold(reason: string, orOutcome = false): Promise<void> {
+  /** Waits in NEEDS_ATTENTION until a person resolves it. */
+  async function hold(reason: string): Promise<void> {
     enter('NEEDS_ATTENTION', reason);
     log.warn('receipt held', { receiptId: payment.receiptId, reason });
-    requested = undefined;
-    await condition(() => requested !== undefined || (orOutcome && outcome !== undefined));
+    await condition(() => requested !== undefined);
   }
 
-  upsertSearchAttributes([
+  const identity: SearchAttributeUpdatePair[] = [
     { key: PosReceiptId, value: payment.receiptId },
     { key: PosTerminal, value: payment.deviceId },
-  ]);
-  enter('MATCHING');
-
+    ...(input.storeId ? [{ key: PosStore, value: input.storeId }] : []),
+  ];
   let reason = input.heldReason;
   if (!reason && input.receiptType !== 'SELL') reason = `${input.receiptType} receipts are not processed automatically yet`;
-  if (!reason && input.matchOrders === false && input.storeId) {
-    upsertSearchAttributes([{ key: PosStore, value: input.storeId }]);
-  } else if (!reason) {
+  const walkInNow = !reason && input.matchOrders === false && Boolean(input.storeId);
+  if (!walkInNow) enter('MATCHING', undefined, identity);
+  if (!reason && !walkInNow) {
     const match = await temporal.findAwaitingOrders({
       terminalStoreId: payment.terminalStoreId,
       storeId: input.storeId,
@@ -171,78 +145,29 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
   }
 
   if (!reason) {
-    // A walk-in sale: its lines leave the store's warehouse, batched with other receipts of the store.
+    // A walk-in sale: handed to the store's deductions workflow, which owns it from here (batched with the
+    // store's other receipts; a refusal opens a walk-in-problem workflow). Its history holds the receipt.
     const key = `${payment.terminalStoreId}:${payment.receiptId}`;
-    for (;;) {
-      outcome = undefined;
-      enter('DEDUCTING_STOCK');
-      await queueWalkIn(state.storeId!, {
-        receipt: { key, receiptId: payment.receiptId, storeId: state.storeId!, terminalStoreId: payment.terminalStoreId, lines: input.lines! },
-        replyTo: `terminal-receipt:${key}`,
-      });
-      if (!(await condition(() => outcome !== undefined, DEDUCTION_DEADLINE_MS)))
-        await hold(`Bitrix has not confirmed the write-off within ${DEDUCTION_DEADLINE_MS / 60_000} min (it is still queued)`, true);
-      // Set by the signal handler while we waited (a plain read would be narrowed to undefined).
-      const result = outcome as DeductionOutcome | undefined;
-      if (result?.outcome === 'deducted') {
-        state.documentId = result.documentId;
-        enter('COMPLETED');
-        return state;
-      }
-      if (result?.outcome === 'rejected') await hold(`Bitrix refused the write-off: ${result.reason}`);
-      if (requested !== 'retry') break;
-    }
-  } else await hold(reason);
-  state.resolution = typeof requested === 'object' ? requested.note : undefined;
+    const item: QueuedDeduction = { receipt: { key, receiptId: payment.receiptId, storeId: state.storeId!, terminalStoreId: payment.terminalStoreId, lines: input.lines! } };
+    await signalOrStart(walkInDeductionsWorkflowId(state.storeId!), queueDeductionSignal, item, 'walkInDeductionsWorkflow', {
+      args: [{ storeId: state.storeId!, queue: [item] }],
+      staticSummary: `Walk-in stock deductions of store ${state.storeId}`,
+      startCarriesSignal: true,
+    });
+    enter('QUEUED_FOR_DEDUCTION', undefined, walkInNow ? identity : []);
+    return state;
+  }
+  await hold(reason);
+  state.resolution = requested?.note;
   enter('COMPLETED', state.reason);
   return state;
 }
 
 /** Hands the payment to the order's workflow, starting it when it is not running. */
 async function deliverToOrder(orderId: string, payment: TerminalPayment): Promise<void> {
-  await signalOrStart(posPaymentWorkflowId(orderId), paymentReceivedSignal, { ...payment, orderId }, posPaymentWorkflow, {
+  await signalOrStart(posPaymentWorkflowId(orderId), paymentReceivedSignal, { ...payment, orderId }, 'posPaymentWorkflow', {
     args: [{ orderId, trigger: 'terminal-receipt' }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     staticSummary: `POS payment of Bitrix order ${orderId}`,
   });
-}
-
-async function queueWalkIn(storeId: string, item: QueuedDeduction): Promise<void> {
-  await signalOrStart(walkInDeductionsWorkflowId(storeId), queueDeductionSignal, item, walkInDeductionsWorkflow, {
-    args: [{ storeId, queue: [item] }],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    staticSummary: `Walk-in stock deductions of store ${storeId}`,
-    startCarriesSignal: true,
-  });
-}
-
-/** Signals a running workflow; when none runs, starts it (another starter may win the race: then signal). */
-async function signalOrStart<A, W extends Workflow>(
-  workflowId: string,
-  signal: SignalDefinition<[A]>,
-  arg: A,
-  workflow: W,
-  opts: { args: Parameters<W>; workflowIdReusePolicy: WorkflowIdReusePolicy; staticSummary: string; startCarriesSignal?: boolean },
-): Promise<void> {
-  try {
-    await getExternalWorkflowHandle(workflowId).signal(signal, arg);
-    return;
-  } catch {
-    // Not running: start it.
-  }
-  try {
-    const options: ChildWorkflowOptions & { args: unknown[] } = {
-      workflowId,
-      args: opts.args,
-      taskQueue: TASK_QUEUES.workflows,
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: opts.workflowIdReusePolicy,
-      staticSummary: opts.staticSummary,
-    };
-    const child = await startChild(workflow.name, options);
-    if (!opts.startCarriesSignal) await child.signal(signal, arg);
-  } catch (e) {
-    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-    await getExternalWorkflowHandle(workflowId).signal(signal, arg);
-  }
 }

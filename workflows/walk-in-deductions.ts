@@ -7,15 +7,17 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   log,
+  ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WalkInActivities } from '../activities/walk-in/activities';
 import { TASK_QUEUES } from '../domain/payment';
-import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, walkInLineCount, type DeductionOutcome, type QueuedDeduction } from '../domain/walk-in';
+import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, walkInLineCount, walkInProblemWorkflowId, type DeductionOutcome, type QueuedDeduction } from '../domain/walk-in';
 
 export const queueDeductionSignal = defineSignal<[QueuedDeduction]>('queueDeduction');
 export const deductionOutcomeSignal = defineSignal<[DeductionOutcome]>('deductionOutcome');
@@ -24,7 +26,7 @@ export const deductionsQuery = defineQuery<{ storeId: string; queued: number; in
 export interface WalkInDeductionsInput {
   storeId: string;
   queue?: QueuedDeduction[];
-  /** Receipt keys handled shortly before continue-as-new: a late resend is still recognised. */
+  /** Receipt keys deducted shortly before continue-as-new: a late resend is still recognised. */
   recent?: string[];
   totals?: { batches: number; receipts: number; lines: number };
 }
@@ -76,13 +78,22 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
       `**Walk-in deductions of store ${storeId}**\n\nQueued receipts: ${queue.length + isolated.length}, batches in flight: ${inFlight}\n\nDone: ${totals.receipts} receipts, ${totals.lines} lines in ${totals.batches} Bitrix batch calls`,
     );
 
+  /** Tells a waiting workflow the outcome; a refused receipt nobody waits for becomes a walk-in problem. */
   async function reply(items: QueuedDeduction[], outcomes: DeductionOutcome[]): Promise<void> {
     const byKey = new Map(outcomes.map((o) => [o.receiptKey, o]));
     await Promise.all(
       items.map(async (item) => {
-        const outcome = byKey.get(item.receipt.key) ?? { receiptKey: item.receipt.key, outcome: 'rejected', reason: 'no outcome for the receipt' };
+        const outcome: DeductionOutcome = byKey.get(item.receipt.key) ?? { receiptKey: item.receipt.key, outcome: 'rejected', reason: 'no outcome for the receipt' };
         try {
-          await getExternalWorkflowHandle(item.replyTo).signal(deductionOutcomeSignal, outcome);
+          if (item.replyTo) await getExternalWorkflowHandle(item.replyTo).signal(deductionOutcomeSignal, outcome);
+          else if (outcome.outcome === 'rejected')
+            await startChild('walkInProblemWorkflow', {
+              workflowId: walkInProblemWorkflowId(item.receipt.key),
+              args: [{ receipt: item.receipt, reason: outcome.reason }],
+              taskQueue: TASK_QUEUES.workflows,
+              parentClosePolicy: ParentClosePolicy.ABANDON,
+              staticSummary: `Walk-in sale ${item.receipt.receiptId} at ${storeId}: write-off refused`,
+            });
         } catch (err) {
           log.warn('could not report a deduction', { receiptKey: item.receipt.key, error: (err as Error).message });
         }
@@ -108,7 +119,11 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
     const done = batch.filter((b) => outcomes.some((o) => o.receiptKey === b.receipt.key && o.outcome === 'deducted'));
     totals.receipts += done.length;
     totals.lines += walkInLineCount(done.map((d) => d.receipt));
-    for (const b of batch) recent.push(b.receipt.key);
+    // Deducted receipts are remembered (a late resend is dropped); refused ones may come back after a fix.
+    for (const b of batch) {
+      if (done.includes(b)) recent.push(b.receipt.key);
+      else known.delete(b.receipt.key);
+    }
     recent.splice(0, Math.max(0, recent.length - RECENT_KEYS));
     await reply(batch, outcomes);
   }

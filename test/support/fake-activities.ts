@@ -1,6 +1,8 @@
 import type { BitrixActivities, OrderContext } from '../../activities/bitrix/activities';
 import type { EvotorActivities } from '../../activities/evotor/activities';
 import type { FiscalActivities } from '../../activities/fiscal/activities';
+import type { TemporalActivities } from '../../activities/temporal/activities';
+import type { WalkInActivities } from '../../activities/walk-in/activities';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import type { OrderSnapshot } from '../../domain/order';
 
@@ -46,7 +48,12 @@ export function fakeWorld(overrides: Partial<FakeWorld> = {}): FakeWorld {
   };
 }
 
-export function fakeActivities(world: FakeWorld): { bitrix: BitrixActivities; evotor: EvotorActivities; fiscal: FiscalActivities } {
+export function fakeActivities(world: FakeWorld): {
+  bitrix: BitrixActivities & WalkInActivities;
+  evotor: EvotorActivities;
+  fiscal: FiscalActivities;
+  temporal: TemporalActivities;
+} {
   const log = <T>(name: string, input: unknown, value: T): T => {
     world.calls.push({ name, input });
     return value;
@@ -83,6 +90,11 @@ export function fakeActivities(world: FakeWorld): { bitrix: BitrixActivities; ev
         world.order.deducted = true;
         return log('deductOrderStock', input, { deducted: ['3'], alreadyDeducted: [] });
       },
+      deductWalkInBatch: async (input) =>
+        log('deductWalkInBatch', input, input.receipts.map((r) => ({ receiptKey: r.key, outcome: 'deducted' as const, documentId: '77' }))),
+    },
+    temporal: {
+      findAwaitingOrders: async (input) => log('findAwaitingOrders', input, { storeId: 'msk-1', candidates: [] }),
     },
     evotor: {
       pushOrderToTerminal: async (input) => log('pushOrderToTerminal', input, { pushId: 'push-1' }),

@@ -1,0 +1,94 @@
+import { condition, defineQuery, defineUpdate, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
+import { walkInProblemWorkflowId } from '../domain/walk-in';
+import { PosReceiptId, PosStage, PosStageSince, PosStore } from './search-attributes';
+import { deductionOutcomeSignal, queueDeductionSignal, walkInDeductionsWorkflowId } from './walk-in-deductions';
+import { signalOrStart } from './signal-or-start';
+
+export interface WalkInProblemInput {
+  receipt: WalkInReceipt;
+  reason: string;
+}
+
+export interface WalkInProblemState {
+  receiptKey: string;
+  storeId: string;
+  stage: 'NEEDS_ATTENTION' | 'DEDUCTING_STOCK' | 'COMPLETED';
+  reason?: string;
+  documentId?: string;
+  resolution?: string;
+}
+
+export const walkInProblemQuery = defineQuery<WalkInProblemState>('status');
+export const retryWalkInUpdate = defineUpdate<WalkInProblemState, []>('retry');
+export const resolveWalkInUpdate = defineUpdate<WalkInProblemState, [{ note: string }]>('resolve');
+
+/**
+ * A walk-in receipt whose write-off Bitrix refused (unknown product, no stock at the warehouse...): shown
+ * to support in NEEDS_ATTENTION with the reason. `retry` sends it again after the cause is fixed;
+ * `resolve` closes it with a note.
+ */
+export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<WalkInProblemState> {
+  const { receipt } = input;
+  const state: WalkInProblemState = { receiptKey: receipt.key, storeId: receipt.storeId, stage: 'NEEDS_ATTENTION', reason: input.reason };
+  let requested: 'retry' | { note: string } | undefined;
+  let outcome: DeductionOutcome | undefined;
+  setHandler(walkInProblemQuery, () => state);
+  setHandler(deductionOutcomeSignal, (o) => void (outcome = o));
+  const inAttention = () => {
+    if (state.stage !== 'NEEDS_ATTENTION') throw new Error(`the stage is ${state.stage}, not NEEDS_ATTENTION`);
+  };
+  setHandler(retryWalkInUpdate, () => ((requested = 'retry'), state), { validator: inAttention });
+  setHandler(resolveWalkInUpdate, ({ note }) => ((requested = { note }), state), {
+    validator: (arg) => {
+      if (!arg || typeof arg.note !== 'string' || !arg.note.trim()) throw new Error('note: a non-empty text is required');
+      inAttention();
+    },
+  });
+
+  const enter = (stage: WalkInProblemState['stage']) => {
+    state.stage = stage;
+    upsertSearchAttributes([
+      { key: PosStage, value: stage },
+      { key: PosStageSince, value: new Date(Date.now()) },
+      { key: PosReceiptId, value: receipt.receiptId },
+      { key: PosStore, value: receipt.storeId },
+    ]);
+    setCurrentDetails(
+      [
+        `**Walk-in sale ${receipt.receiptId}** at ${receipt.storeId}: ${receipt.lines.length} line(s)`,
+        `Stage: **${stage}**`,
+        ...(state.reason && stage === 'NEEDS_ATTENTION' ? [`Why: ${state.reason}`, 'What to do: fix the cause in Bitrix (product, stock) or in the terminal catalog, then retry; or resolve with a note.'] : []),
+        ...(state.documentId ? [`Written off by Bitrix store document ${state.documentId}`] : []),
+        ...(state.resolution ? [`Closed: ${state.resolution}`] : []),
+      ].join('\n\n'),
+    );
+  };
+
+  for (;;) {
+    enter('NEEDS_ATTENTION');
+    log.warn('walk-in receipt needs attention', { receiptKey: receipt.key, reason: state.reason });
+    requested = undefined;
+    await condition(() => requested !== undefined);
+    const decision = requested as 'retry' | { note: string } | undefined;
+    if (decision !== 'retry') {
+      state.resolution = decision?.note;
+      enter('COMPLETED');
+      return state;
+    }
+    outcome = undefined;
+    enter('DEDUCTING_STOCK');
+    await signalOrStart(walkInDeductionsWorkflowId(receipt.storeId), queueDeductionSignal, { receipt, replyTo: walkInProblemWorkflowId(receipt.key) }, 'walkInDeductionsWorkflow', {
+      args: [{ storeId: receipt.storeId }],
+      staticSummary: `Walk-in stock deductions of store ${receipt.storeId}`,
+    });
+    await condition(() => outcome !== undefined);
+    const result = outcome as DeductionOutcome | undefined;
+    if (result?.outcome === 'deducted') {
+      state.documentId = result.documentId;
+      enter('COMPLETED');
+      return state;
+    }
+    state.reason = result?.outcome === 'rejected' ? result.reason : 'no outcome';
+  }
+}
