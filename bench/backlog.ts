@@ -156,11 +156,13 @@ async function main(): Promise<void> {
     MIDDLEWARE_KEYS: keys,
     API_PORT: String(apiPort),
   };
-  const worker = startProcess('workers/main.ts', env);
+  // Two worker processes, as in production: workflow task queues in one, outside-system activities in the other.
+  const worker = startProcess('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'pos-workflows,pos-deductions' });
+  const activityWorker = startProcess('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'bitrix,evotor,fiscal' });
   const api = startProcess('api/main.ts', env);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const cleanup = async () => {
-    for (const p of [worker, api]) p.kill('SIGTERM');
+    for (const p of [worker, activityWorker, api]) p.kill('SIGTERM');
     await bitrix.close();
     await evotor.close();
     await temporal.teardown();
@@ -216,10 +218,15 @@ async function main(): Promise<void> {
     };
     const want = [...expected.values()].reduce((a, b) => a + b, 0);
     let lastReport = Date.now();
-    await waitFor('the backlog in Bitrix', () => {
-      if (Date.now() - lastReport > 15_000) {
+    const progressEvery = Number(process.env.BENCH_PROGRESS_S ?? 15) * 1000;
+    await waitFor('the backlog in Bitrix', async () => {
+      if (Date.now() - lastReport > progressEvery) {
         lastReport = Date.now();
-        say(`  … ${deducted()} of ${want} units written off after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        const q = await temporal.client.workflow
+          .getHandle('walk-in-deductions:bench-1')
+          .query<{ queued: number; inFlight: number; batches: number }>('status')
+          .catch(() => undefined);
+        say(`  … ${deducted()} of ${want} units written off after ${((Date.now() - t0) / 1000).toFixed(0)} s; Bitrix requests ${bitrix.requestCounts().total - before.total}; deductions queue ${q ? `${q.queued} queued, ${q.inFlight} in flight, ${q.batches} batches` : 'n/a'}`);
       }
       return deducted() >= want;
     }, 3 * 3_600_000);
@@ -231,6 +238,7 @@ async function main(): Promise<void> {
     const requests = after.total - before.total;
     const rejections = after.rateLimited - before.rateLimited;
     const workerRss = peakRssMb(worker);
+    const activityWorkerRss = peakRssMb(activityWorker);
     const apiRss = peakRssMb(api);
 
     say(`  naive baseline: ${NAIVE_RECEIPTS} receipts, one request per call…`);
@@ -257,6 +265,7 @@ async function main(): Promise<void> {
       lines_per_request: round(lines / requests),
       rate_limit_rejections: rejections,
       worker_peak_rss_mb: workerRss,
+      activity_worker_peak_rss_mb: activityWorkerRss,
       api_peak_rss_mb: apiRss,
       utilization: round(lines / seconds / best, 3),
       stock_correct: stockCorrect,
@@ -277,7 +286,7 @@ async function main(): Promise<void> {
     say(`  429/503 answers   ${pad(rejections)}${pad(result.naive_rate_limit_rejections)}`);
     say(`  utilization       ${pad(result.utilization)}${pad(result.naive_utilization)}   (lines/s ÷ ${RPS} req/s × ${ELEMENTS_PER_DOCUMENT} lines)`);
     say(`  stock correct     ${pad(String(stockCorrect))}${pad(String(naiveCorrect))}`);
-    say(`  peak RSS          worker ${workerRss} MB, API ${apiRss} MB`);
+    say(`  peak RSS          workflow worker ${workerRss} MB, activity worker ${activityWorkerRss} MB, API ${apiRss} MB`);
     say(JSON.stringify(result));
     if (!stockCorrect) process.exitCode = 1;
   } finally {

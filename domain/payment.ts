@@ -83,6 +83,8 @@ export function terminalReceiptWorkflowId(terminalStoreId: string, receiptId: st
 
 export const TASK_QUEUES = {
   workflows: 'pos-workflows',
+  /** The per-store walk-in deductions workflows: their own queue, so a burst of receipts never starves them. */
+  deductions: 'pos-deductions',
   bitrix: 'bitrix',
   evotor: 'evotor',
   fiscal: 'fiscal',

@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   TEMPORAL_DEV_PORT: positiveInt(7233),
   TEMPORAL_UI_PORT: positiveInt(8233),
   DATA_DIR: z.string().default('.data'),
+  /** Task queues this worker process serves, comma-separated (default: all). */
+  WORKER_TASK_QUEUES: z.string().regex(/^[a-z-]+(,[a-z-]+)*$/, 'comma-separated task queue names').optional(),
   BITRIX_REST_URL: optionalUrl,
   BITRIX_APP_TOKEN: z.string().min(1).optional(),
   BITRIX_RATE_LIMIT_RPS: z.coerce.number().positive().default(2),

@@ -91,8 +91,9 @@ async function main(): Promise<void> {
     await walkIn.result();
     await save('terminal-receipt-walk-in-queued', walkIn);
     const deductions = env.client.workflow.getHandle('walk-in-deductions:msk-1');
-    await deductions.result();
-    await save('walk-in-deductions-batch-then-idle', deductions);
+    await env.sleep('5s');
+    await save('walk-in-deductions-one-batch', deductions);
+    await deductions.terminate('recorded');
   });
   await env.teardown();
 }

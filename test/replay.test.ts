@@ -16,7 +16,7 @@ describe('replay of recorded workflow histories', () => {
       'pos-payment-terminal-completed.json',
       'terminal-receipt-held-resolved.json',
       'terminal-receipt-walk-in-queued.json',
-      'walk-in-deductions-batch-then-idle.json',
+      'walk-in-deductions-one-batch.json',
     ]);
   });
 

@@ -5,7 +5,16 @@ import { loadEnv, loadPosConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
-import { createWorkers, runWorkers } from './worker';
+import { ALL_TASK_QUEUES, createWorkers, runWorkers, type TaskQueue } from './worker';
+import { ConfigError } from '../lib/config';
+
+function parseTaskQueues(text: string | undefined): TaskQueue[] | undefined {
+  if (!text) return undefined;
+  const names = text.split(',');
+  const unknown = names.filter((n) => !(ALL_TASK_QUEUES as string[]).includes(n));
+  if (unknown.length) throw new ConfigError(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
+  return names as TaskQueue[];
+}
 
 // Production worker process: connects to TEMPORAL_ADDRESS and runs every task queue's worker.
 const logger = createLogger('worker');
@@ -25,6 +34,7 @@ runMain(logger, async () => {
     logger,
     bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
     publicBaseUrl: env.PUBLIC_BASE_URL,
+    taskQueues: parseTaskQueues(env.WORKER_TASK_QUEUES),
   });
   onShutdown(logger, async () => {
     for (const w of workers) w.shutdown();

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createBitrixActivities } from '../activities/bitrix/activities';
 import type { BitrixClient } from '../activities/bitrix/client';
 import type { AtolClient } from '../activities/atol/client';
@@ -9,7 +9,11 @@ import { createTemporalActivities } from '../activities/temporal/activities';
 import { createWalkInActivities } from '../activities/walk-in/activities';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { TASK_QUEUES } from '../domain/payment';
+
+export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
+export const ALL_TASK_QUEUES = Object.values(TASK_QUEUES) as TaskQueue[];
 import type { PosConfig } from '../lib/config';
+import { walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from '../workflows/walk-in-deductions';
 import type { Logger } from '../lib/logger';
 
 export interface WorkerDeps {
@@ -27,9 +31,13 @@ export interface WorkerDeps {
   logger: Logger;
   /** Bitrix requests per second allowed across all workers (server-side task-queue limit). */
   bitrixActivitiesPerSecond?: number;
+  /** Which task queues this process serves (default: all). Split them across processes to scale out. */
+  taskQueues?: TaskQueue[];
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
+
+const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error };
 
 /**
  * One worker per task queue: workflows (no I/O), and one per outside system so that each system's
@@ -37,43 +45,67 @@ export interface WorkerDeps {
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const common = { connection: deps.connection, namespace: deps.namespace };
-  const workflowSource = deps.workflowBundle
-    ? { workflowBundle: deps.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
-  return Promise.all([
-    Worker.create({
-      ...common,
-      taskQueue: TASK_QUEUES.workflows,
-      ...workflowSource,
-      activities: createTemporalActivities({ client: deps.client, config: deps.config }),
-    }),
-    Worker.create({
-      ...common,
-      taskQueue: TASK_QUEUES.bitrix,
-      activities: {
-        ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
-        ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
-      },
-      // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.
-      maxTaskQueueActivitiesPerSecond: deps.bitrixActivitiesPerSecond,
-    }),
-    Worker.create({
-      ...common,
-      taskQueue: TASK_QUEUES.evotor,
-      activities: createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
-    }),
-    Worker.create({
-      ...common,
-      taskQueue: TASK_QUEUES.fiscal,
-      activities: createFiscalActivities({
-        bitrix: deps.bitrix,
-        atol: deps.atol,
-        config: deps.config,
-        callbackBaseUrl: deps.publicBaseUrl,
-        logger: deps.logger.child({ system: 'fiscal' }),
+  const queues = new Set<TaskQueue>(deps.taskQueues ?? ALL_TASK_QUEUES);
+  const runsWorkflows = queues.has(TASK_QUEUES.workflows) || queues.has(TASK_QUEUES.deductions);
+  // Bundled once for the two workflow task queues.
+  const workflowBundle = runsWorkflows
+    ? (deps.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler })))
+    : undefined;
+  const factories: Record<TaskQueue, () => Promise<Worker>> = {
+    [TASK_QUEUES.workflows]: () =>
+      Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES.workflows,
+        workflowBundle,
+        activities: createTemporalActivities({ client: deps.client, config: deps.config }),
       }),
-    }),
-  ]);
+    [TASK_QUEUES.deductions]: () => Worker.create({ ...common, taskQueue: TASK_QUEUES.deductions, workflowBundle }),
+    [TASK_QUEUES.bitrix]: () =>
+      Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES.bitrix,
+        activities: {
+          ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+          ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+        },
+        // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.
+        maxTaskQueueActivitiesPerSecond: deps.bitrixActivitiesPerSecond,
+      }),
+    [TASK_QUEUES.evotor]: () =>
+      Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES.evotor,
+        activities: createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
+      }),
+    [TASK_QUEUES.fiscal]: () =>
+      Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES.fiscal,
+        activities: createFiscalActivities({
+          bitrix: deps.bitrix,
+          atol: deps.atol,
+          config: deps.config,
+          callbackBaseUrl: deps.publicBaseUrl,
+          logger: deps.logger.child({ system: 'fiscal' }),
+        }),
+      }),
+  };
+  const workers = await Promise.all(ALL_TASK_QUEUES.filter((q) => queues.has(q)).map((q) => factories[q]()));
+  if (queues.has(TASK_QUEUES.deductions)) await ensureDeductionWorkflows(deps.client, deps.config);
+  return workers;
+}
+
+/** Starts each store's long-lived walk-in deductions workflow unless it runs already (idempotent). */
+export async function ensureDeductionWorkflows(client: Client, config: PosConfig): Promise<void> {
+  for (const store of config.stores) {
+    await client.workflow.start(walkInDeductionsWorkflow, {
+      workflowId: walkInDeductionsWorkflowId(store.id),
+      taskQueue: TASK_QUEUES.deductions,
+      args: [{ storeId: store.id }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `Walk-in stock deductions of store ${store.id}`,
+    });
+  }
 }
 
 /** Runs all workers until one fails or shutdown is requested; shuts the others down with it. */

@@ -18,7 +18,7 @@ export async function signalOrStart<A>(
   signal: SignalDefinition<[A]>,
   arg: A,
   workflowType: string,
-  opts: { args: unknown[]; staticSummary: string; workflowIdReusePolicy?: WorkflowIdReusePolicy; startCarriesSignal?: boolean },
+  opts: { args: unknown[]; staticSummary: string; taskQueue?: string; workflowIdReusePolicy?: WorkflowIdReusePolicy; startCarriesSignal?: boolean },
 ): Promise<void> {
   try {
     await getExternalWorkflowHandle(workflowId).signal(signal, arg);
@@ -30,7 +30,7 @@ export async function signalOrStart<A>(
     const options: ChildWorkflowOptions & { args: unknown[] } = {
       workflowId,
       args: opts.args,
-      taskQueue: TASK_QUEUES.workflows,
+      taskQueue: opts.taskQueue ?? TASK_QUEUES.workflows,
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: opts.workflowIdReusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       staticSummary: opts.staticSummary,

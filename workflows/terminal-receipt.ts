@@ -152,6 +152,7 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
     await signalOrStart(walkInDeductionsWorkflowId(state.storeId!), queueDeductionSignal, item, 'walkInDeductionsWorkflow', {
       args: [{ storeId: state.storeId!, queue: [item] }],
       staticSummary: `Walk-in stock deductions of store ${state.storeId}`,
+      taskQueue: TASK_QUEUES.deductions,
       startCarriesSignal: true,
     });
     enter('QUEUED_FOR_DEDUCTION', undefined, walkInNow ? identity : []);

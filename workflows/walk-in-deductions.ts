@@ -39,8 +39,6 @@ export function walkInDeductionsWorkflowId(storeId: string): string {
 const LINGER_MS = 1_000;
 /** Batch calls in flight; Bitrix's rate limit (the task queue's limit) paces them. */
 const CONCURRENCY = 4;
-/** With no receipts for this long the run ends; the next receipt starts a new one. */
-const IDLE_MS = 5 * 60_000;
 const HISTORY_LIMIT = 8_000;
 const RECENT_KEYS = 5_000;
 
@@ -57,7 +55,7 @@ const walkIn = proxyActivities<WalkInActivities>({
  * requests as possible — one store document per batch call, lines of the same product added up.
  * The single writer per warehouse, so batches never race each other.
  */
-export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Promise<{ storeId: string; batches: number; receipts: number; lines: number }> {
+export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Promise<never> {
   const { storeId } = input;
   const queue: QueuedDeduction[] = [...(input.queue ?? [])];
   const isolated: QueuedDeduction[] = [];
@@ -130,11 +128,8 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
 
   for (;;) {
     describe();
-    const hasWork = () => queue.length + isolated.length > 0;
-    if (!(await condition(hasWork, IDLE_MS))) {
-      await condition(() => inFlight === 0);
-      if (!hasWork()) break;
-    }
+    // Long-lived: started for every store when a worker starts, so a burst never waits for it to start.
+    await condition(() => queue.length + isolated.length > 0);
     // Fill the document: wait a moment for more receipts unless a full batch is already there.
     if (isolated.length === 0 && distinctProducts(queue.map((q) => q.receipt)) < ELEMENTS_PER_DOCUMENT)
       await condition(() => distinctProducts(queue.map((q) => q.receipt)) >= ELEMENTS_PER_DOCUMENT, LINGER_MS);
@@ -150,6 +145,4 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
       await continueAsNew<typeof walkInDeductionsWorkflow>({ storeId, queue: [...isolated, ...queue], recent, totals });
     }
   }
-  log.info('walk-in deductions idle; run ends', { storeId, ...totals });
-  return { storeId, ...totals };
 }

@@ -1,4 +1,5 @@
 import { condition, defineQuery, defineUpdate, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { TASK_QUEUES } from '../domain/payment';
 import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
 import { walkInProblemWorkflowId } from '../domain/walk-in';
 import { PosReceiptId, PosStage, PosStageSince, PosStore } from './search-attributes';
@@ -81,6 +82,7 @@ export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<
     await signalOrStart(walkInDeductionsWorkflowId(receipt.storeId), queueDeductionSignal, { receipt, replyTo: walkInProblemWorkflowId(receipt.key) }, 'walkInDeductionsWorkflow', {
       args: [{ storeId: receipt.storeId }],
       staticSummary: `Walk-in stock deductions of store ${receipt.storeId}`,
+      taskQueue: TASK_QUEUES.deductions,
     });
     await condition(() => outcome !== undefined);
     const result = outcome as DeductionOutcome | undefined;

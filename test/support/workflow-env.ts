@@ -11,6 +11,7 @@ export async function withFakeWorkers<T>(env: TestWorkflowEnvironment, world: Fa
   const common = { connection: env.nativeConnection, namespace: env.namespace ?? 'default' };
   const workers = await Promise.all([
     Worker.create({ ...common, taskQueue: TASK_QUEUES.workflows, workflowBundle: { codePath: bundle }, activities: fakes.temporal }),
+    Worker.create({ ...common, taskQueue: TASK_QUEUES.deductions, workflowBundle: { codePath: bundle } }),
     Worker.create({ ...common, taskQueue: TASK_QUEUES.bitrix, activities: fakes.bitrix }),
     Worker.create({ ...common, taskQueue: TASK_QUEUES.evotor, activities: fakes.evotor }),
     Worker.create({ ...common, taskQueue: TASK_QUEUES.fiscal, activities: fakes.fiscal }),
