@@ -37,8 +37,11 @@ export function walkInDeductionsWorkflowId(storeId: string): string {
 
 /** A batch that waits this long for more receipts is sent with what it has. */
 const LINGER_MS = 1_000;
-/** Batch calls in flight; Bitrix's rate limit (the task queue's limit) paces them. */
-const CONCURRENCY = 4;
+/**
+ * Batch calls in flight; the task queue's server-side rate limit paces them. More than the rate, because
+ * the server splits a queue (and its limit) into partitions, and each must have work to hand out.
+ */
+const CONCURRENCY = 8;
 const HISTORY_LIMIT = 8_000;
 const RECENT_KEYS = 5_000;
 

@@ -1,74 +1,23 @@
 import express, { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import {
   EvotorReceiptWebhookSchema,
   receiptLinesFromWebhook,
   terminalPaymentFromWebhook,
 } from '../../activities/evotor/webhook';
-import {
-  posPaymentWorkflowId,
-  TASK_QUEUES,
-  terminalReceiptWorkflowId,
-  type PosPaymentResult,
-  type TerminalPayment,
-} from '../../domain/payment';
+import type { TerminalPayment } from '../../domain/payment';
 import type { ReceiptLine } from '../../domain/walk-in';
 import type { Logger } from '../../lib/logger';
-import { paymentReceivedSignal, posPaymentWorkflow } from '../../workflows/pos-payment';
-import { terminalReceiptWorkflow } from '../../workflows/terminal-receipt';
 import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
-
-type Outcome = { status: 'accepted' | 'duplicate' | 'held' | 'ignored'; workflowId?: string; reason?: string };
-
+import { receiptIntake, type IntakeOutcome } from '../receipt-intake';
 
 const RECEIPTS_WITH_MONEY = new Set(['SELL', 'PAYBACK', 'BUY', 'BUYBACK']);
 
 export function evotorWebhookRouter(deps: { client: Client; webhookTokens: string[]; logger: Logger }): Router {
   const router = Router();
 
-  /**
-   * A receipt without an order id (matched by number/amount/store in its own workflow), or one that no
-   * order workflow can take (held there), keyed by the receipt so that redeliveries are duplicates.
-   */
-  async function toReceiptWorkflow(payment: TerminalPayment, receiptType: string, lines: ReceiptLine[], heldReason?: string): Promise<Outcome> {
-    const workflowId = terminalReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
-    try {
-      await deps.client.workflow.start(terminalReceiptWorkflow, {
-        workflowId,
-        taskQueue: TASK_QUEUES.workflows,
-        args: [{ payment, receiptType, lines, heldReason }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `${receiptType} receipt ${payment.receiptId} from terminal ${payment.deviceId}`,
-      });
-    } catch (e) {
-      if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'duplicate', workflowId };
-      throw e;
-    }
-    return heldReason ? { status: 'held', workflowId, reason: heldReason } : { status: 'accepted', workflowId };
-  }
-
-  async function deliverToOrder(payment: TerminalPayment & { orderId: string }): Promise<Outcome> {
-    const workflowId = posPaymentWorkflowId(payment.orderId);
-    try {
-      await deps.client.workflow.signalWithStart(posPaymentWorkflow, {
-        workflowId,
-        taskQueue: TASK_QUEUES.workflows,
-        args: [{ orderId: payment.orderId, trigger: 'terminal-receipt' }],
-        signal: paymentReceivedSignal,
-        signalArgs: [payment],
-        // A late duplicate after completion must not start the order again (EXTERNAL-APIS.md §5).
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        staticSummary: `POS payment of Bitrix order ${payment.orderId}`,
-      });
-      return { status: 'accepted', workflowId };
-    } catch (e) {
-      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-    }
-    const closed: PosPaymentResult = await deps.client.workflow.getHandle(workflowId).result();
-    if (closed.payments.some((p) => p.receiptId === payment.receiptId)) return { status: 'duplicate', workflowId };
-    return toReceiptWorkflow(payment, 'SELL', [], `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?`);
-  }
+  const intake = receiptIntake(deps.client);
 
   router.post('/webhooks/evotor/receipts', express.json({ limit: '1mb' }), async (req, res) => {
     const auth = checkBearer(req.header('authorization'), deps.webhookTokens);
@@ -98,9 +47,9 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
       deps.logger.warn({ reason: message, receiptId: event.data.id }, 'rejected Evotor webhook');
       return sendError(res, 400, message);
     }
-    let outcome: Outcome;
-    if (type === 'SELL' && payment.orderId) outcome = await deliverToOrder({ ...payment, orderId: payment.orderId });
-    else outcome = await toReceiptWorkflow(payment, type, lines);
+    let outcome: IntakeOutcome;
+    if (type === 'SELL' && payment.orderId) outcome = await intake.toOrder({ ...payment, orderId: payment.orderId });
+    else outcome = await intake.toReceiptWorkflow(payment, type, lines);
     deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
     res.status(200).json(outcome);
   });

@@ -1,12 +1,11 @@
 import express, { Router, type Request } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId, type TerminalPayment } from '../../domain/payment';
+import type { TerminalPayment } from '../../domain/payment';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { paymentReceivedSignal, posPaymentWorkflow } from '../../workflows/pos-payment';
-import { terminalReceiptWorkflow } from '../../workflows/terminal-receipt';
 import { fieldErrors, sendError } from '../errors';
+import { receiptIntake } from '../receipt-intake';
 import { SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
 
 export const MAX_RECEIPTS_PER_BATCH = 1000;
@@ -62,6 +61,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number
 export function middlewareRouter(deps: { client: Client; config: PosConfig; keys: SigningKey[]; logger: Logger }): Router {
   const router = Router();
   const stores = new Set(deps.config.stores.map((s) => s.id));
+  const intake = receiptIntake(deps.client);
 
   function authenticate(req: Request): SigningKey {
     return verifySignature(
@@ -88,44 +88,22 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       orderId: receipt.orderId,
       accountNumber: receipt.accountNumber,
     };
-    if (receipt.type === 'SELL' && receipt.orderId) {
-      const workflowId = posPaymentWorkflowId(receipt.orderId);
-      try {
-        await deps.client.workflow.signalWithStart(posPaymentWorkflow, {
-          workflowId,
-          taskQueue: TASK_QUEUES.workflows,
-          args: [{ orderId: receipt.orderId, trigger: 'terminal-receipt' }],
-          signal: paymentReceivedSignal,
-          signalArgs: [payment],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-          staticSummary: `POS payment of Bitrix order ${receipt.orderId}`,
-        });
-        return { receiptId: receipt.receiptId, status: 'accepted', workflowId };
-      } catch (e) {
-        if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-        return { receiptId: receipt.receiptId, status: 'duplicate', workflowId, reason: 'the order has already been completed' };
-      }
-    }
-    const workflowId = terminalReceiptWorkflowId(receipt.storeId, receipt.receiptId);
-    try {
-      await deps.client.workflow.start(terminalReceiptWorkflow, {
-        workflowId,
-        taskQueue: TASK_QUEUES.workflows,
-        args: [{
-          payment,
-          receiptType: receipt.type,
-          storeId: receipt.storeId,
-          matchOrders: Boolean(receipt.accountNumber),
-          lines: receipt.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity })),
-        }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `${receipt.type} receipt ${receipt.receiptId} at ${receipt.storeId}`,
-      });
-      return { receiptId: receipt.receiptId, status: 'accepted', workflowId };
-    } catch (e) {
-      if (e instanceof WorkflowExecutionAlreadyStartedError) return { receiptId: receipt.receiptId, status: 'duplicate', workflowId };
-      throw e;
-    }
+    const outcome =
+      receipt.type === 'SELL' && receipt.orderId
+        ? await intake.toOrder({ ...payment, orderId: receipt.orderId })
+        : await intake.toReceiptWorkflow(
+            payment,
+            receipt.type,
+            receipt.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity })),
+            // Middleware reports order payments with an order id or number: without either it is a walk-in sale.
+            { storeId: receipt.storeId, matchOrders: Boolean(receipt.accountNumber) },
+          );
+    return {
+      receiptId: receipt.receiptId,
+      status: outcome.status === 'held' ? 'accepted' : outcome.status,
+      workflowId: outcome.workflowId,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+    };
   }
 
   router.post('/middleware/v1/receipts/batch', express.raw({ type: '*/*', limit: '10mb' }), async (req, res) => {

@@ -1,0 +1,60 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId, type PosPaymentResult, type TerminalPayment } from '../domain/payment';
+import type { ReceiptLine } from '../domain/walk-in';
+import { paymentReceivedSignal, posPaymentWorkflow } from '../workflows/pos-payment';
+import { terminalReceiptWorkflow, type TerminalReceiptInput } from '../workflows/terminal-receipt';
+
+export type IntakeOutcome = { status: 'accepted' | 'duplicate' | 'held'; workflowId: string; reason?: string };
+
+/**
+ * How every door hands a terminal receipt to Temporal (the Evotor webhook and the middleware batch alike).
+ * A receipt for an order goes to that order's workflow; any other receipt to its own workflow keyed by store
+ * + receipt, so that a redelivery is a duplicate.
+ */
+export function receiptIntake(client: Client) {
+  async function toReceiptWorkflow(
+    payment: TerminalPayment,
+    receiptType: string,
+    lines: ReceiptLine[],
+    extra: Pick<TerminalReceiptInput, 'heldReason' | 'storeId' | 'matchOrders'> = {},
+  ): Promise<IntakeOutcome> {
+    const workflowId = terminalReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
+    try {
+      await client.workflow.start(terminalReceiptWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUES.workflows,
+        args: [{ payment, receiptType, lines, ...extra }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `${receiptType} receipt ${payment.receiptId} from terminal ${payment.deviceId}`,
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'duplicate', workflowId };
+      throw e;
+    }
+    return extra.heldReason ? { status: 'held', workflowId, reason: extra.heldReason } : { status: 'accepted', workflowId };
+  }
+
+  async function toOrder(payment: TerminalPayment & { orderId: string }): Promise<IntakeOutcome> {
+    const workflowId = posPaymentWorkflowId(payment.orderId);
+    try {
+      await client.workflow.signalWithStart(posPaymentWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUES.workflows,
+        args: [{ orderId: payment.orderId, trigger: 'terminal-receipt' }],
+        signal: paymentReceivedSignal,
+        signalArgs: [payment],
+        // A late duplicate after completion must not start the order again (EXTERNAL-APIS.md §5).
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `POS payment of Bitrix order ${payment.orderId}`,
+      });
+      return { status: 'accepted', workflowId };
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    }
+    const closed: PosPaymentResult = await client.workflow.getHandle(workflowId).result();
+    if (closed.payments.some((p) => p.receiptId === payment.receiptId)) return { status: 'duplicate', workflowId };
+    return toReceiptWorkflow(payment, 'SELL', [], { heldReason: `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?` });
+  }
+
+  return { toOrder, toReceiptWorkflow };
+}
