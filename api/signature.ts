@@ -64,3 +64,25 @@ export function parseSigningKeys(text: string | undefined): SigningKey[] {
     return { id, secret };
   });
 }
+
+/**
+ * Remembers the signatures seen inside the replay window, so the very same signed request is refused when
+ * it comes again (one API process's memory; a replay to another instance still only produces duplicates).
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly windowSeconds = 300) {}
+
+  /** True when this signature was already used; records it otherwise. */
+  replayed(keyId: string, signature: string, now = Date.now()): boolean {
+    const expiry = now + 2 * this.windowSeconds * 1000;
+    for (const [k, until] of this.seen) {
+      if (until > now) break;
+      this.seen.delete(k);
+    }
+    const key = `${keyId}:${signature}`;
+    if (this.seen.has(key)) return true;
+    this.seen.set(key, expiry);
+    return false;
+  }
+}

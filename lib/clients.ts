@@ -22,7 +22,7 @@ export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixC
           logger: logger.child({ system: 'atol' }),
         })
       : undefined,
-    bitrix: new BitrixClient({ restUrl: required(env, 'BITRIX_REST_URL'), logger: logger.child({ system: 'bitrix' }) }),
+    bitrix: new BitrixClient({ restUrl: required(env, 'BITRIX_REST_URL'), logger }),
     evotor: new EvotorCloudClient({
       apiUrl: required(env, 'EVOTOR_API_URL'),
       token: required(env, 'EVOTOR_TOKEN'),

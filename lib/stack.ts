@@ -131,7 +131,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops.push(() => atol!.close());
     }
 
-    const bitrixClient = new BitrixClient({ restUrl: env.BITRIX_REST_URL ?? bitrix!.url, logger: logger.child({ system: 'bitrix' }) });
+    const bitrixClient = new BitrixClient({ restUrl: env.BITRIX_REST_URL ?? bitrix!.url, logger });
     const evotorClient = new EvotorCloudClient({
       apiUrl: env.EVOTOR_API_URL ?? evotor!.url,
       token: evotorToken,

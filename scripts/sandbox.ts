@@ -19,6 +19,9 @@ export interface SandboxInfo {
   namespace: string;
   bitrixAdminUrl?: string;
   evotorUrl?: string;
+  atolAdminUrl?: string;
+  /** "keyId:secret" for the signed middleware door (docs/middleware-api.md). */
+  middlewareKeys: string;
   deviceIds: Record<string, string[]>;
 }
 
@@ -67,7 +70,7 @@ runMain(logger, async () => {
     logger,
     temporalAddress,
     namespace: env.TEMPORAL_NAMESPACE,
-    ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2 },
+    ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2, atol: env.API_PORT + 3 },
   });
 
   // Temporal keeps its workflows across restarts while the simulators start empty: keep order ids unique.
@@ -81,6 +84,8 @@ runMain(logger, async () => {
     namespace: env.TEMPORAL_NAMESPACE,
     bitrixAdminUrl: stack.bitrix?.adminUrl,
     evotorUrl: stack.evotor?.url,
+    atolAdminUrl: stack.atol?.adminUrl,
+    middlewareKeys: stack.middlewareKeys,
     deviceIds: Object.fromEntries(config.stores.map((s) => [s.id, s.evotorDeviceIds])),
   };
   const infoPath = join(dataDir, SANDBOX_INFO_FILE);
@@ -100,7 +105,9 @@ runMain(logger, async () => {
     ...(temporalUiUrl ? [`  Temporal Web UI:   ${temporalUiUrl}`] : []),
     ...(stack.bitrix ? [`  Bitrix simulator:  ${stack.bitrix.adminUrl}/state  (REST at ${stack.bitrix.url.replace(/\/rest\/.*/, '/rest/…')})`] : []),
     ...(stack.evotor ? [`  Evotor simulator:  ${stack.evotor.url}/_admin/state`] : []),
-    `  Simulated systems: ${simulated.filter((s) => s !== 'atol').join(', ') || 'none'}`,
+    ...(stack.atol ? [`  ATOL simulator:    ${stack.atol.adminUrl}/state`] : []),
+    `  Middleware door:   ${stack.apiUrl}/middleware/v1/receipts/batch  (signing key in ${infoPath})`,
+    `  Simulated systems: ${simulated.join(', ') || 'none'}`,
     '',
     'Play one order through it:  npm run demo',
     '',

@@ -45,7 +45,8 @@ describe('walk-in sales through the middleware batch door', () => {
       ]),
     );
     const batchCalls = stack.bitrix.requestCounts().byMethod.batch ?? 0;
-    const first = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
+    const signedAt = Math.floor(Date.now() / 1000);
+    const first = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts, { timestamp: signedAt });
     expect(first.status).toBe(200);
     expect(first.body.results!.map((r) => r.status)).toEqual(receipts.map(() => 'accepted'));
 
@@ -58,7 +59,11 @@ describe('walk-in sales through the middleware batch door', () => {
     expect(used).toBeGreaterThanOrEqual(1);
     expect(used).toBeLessThanOrEqual(6);
 
-    const again = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts, { idempotencyKey: 'resend' });
+    // The very same signed request again is a replay; a resend signed anew is answered per receipt.
+    const replay = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts, { timestamp: signedAt });
+    expect(replay.status).toBe(409);
+    expect(replay.body.error).toMatch(/^x-pos-signature: this signed request was already received/);
+    const again = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts, { idempotencyKey: 'resend', timestamp: signedAt + 1 });
     expect(again.body.results!.map((r) => r.status)).toEqual(receipts.map(() => 'duplicate'));
     await new Promise((r) => setTimeout(r, 1500));
     expect(stock(1, 101)).toBe(before.a - 40);

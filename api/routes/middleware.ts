@@ -6,7 +6,7 @@ import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { fieldErrors, sendError } from '../errors';
 import { receiptIntake } from '../receipt-intake';
-import { SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
+import { ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
 
 export const MAX_RECEIPTS_PER_BATCH = 1000;
 const START_CONCURRENCY = 16;
@@ -62,6 +62,7 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
   const router = Router();
   const stores = new Set(deps.config.stores.map((s) => s.id));
   const intake = receiptIntake(deps.client);
+  const replays = new ReplayGuard();
 
   function authenticate(req: Request): SigningKey {
     return verifySignature(
@@ -107,12 +108,17 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
   }
 
   router.post('/middleware/v1/receipts/batch', express.raw({ type: '*/*', limit: '10mb' }), async (req, res) => {
+    let key: SigningKey;
     try {
-      authenticate(req);
+      key = authenticate(req);
     } catch (e) {
       if (!(e instanceof SignatureError)) throw e;
       deps.logger.warn({ reason: e.message, path: req.path }, 'rejected middleware request');
       return sendError(res, 401, e.message);
+    }
+    if (replays.replayed(key.id, req.header(SIGNATURE_HEADERS.signature) ?? '')) {
+      deps.logger.warn({ keyId: key.id, reason: 'replayed signature' }, 'rejected middleware request');
+      return sendError(res, 409, 'x-pos-signature: this signed request was already received (sign every request anew, with a fresh timestamp)');
     }
     let body: unknown;
     try {
