@@ -94,7 +94,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: opts.ports?.bitrix ?? 0,
         rateLimit: opts.bitrixRateLimit === undefined ? { rps: env.BITRIX_RATE_LIMIT_RPS, burst: env.BITRIX_RATE_LIMIT_BURST } : opts.bitrixRateLimit,
         applicationToken: bitrixAppToken,
-        logger: logger.child({ component: 'bitrix-simulator' }),
+        logger: logger.child({ service: 'bitrix-simulator' }),
       });
       stops.push(() => bitrix!.close());
       seedBitrix(bitrix, config);
@@ -114,7 +114,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             products: SANDBOX_PRODUCTS.map((p) => ({ name: p.name, code: String(p.productId), price: p.price })),
           })),
         devices: config.stores.flatMap((s) => s.evotorDeviceIds.map((id) => ({ id, storeId: s.evotorStoreId!, name: `${s.name} terminal` }))),
-        logger: logger.child({ component: 'evotor-simulator' }),
+        logger: logger.child({ service: 'evotor-simulator' }),
       });
       stops.push(() => evotor!.close());
     }
@@ -126,7 +126,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: opts.ports?.atol ?? 0,
         ...atolCredentials,
         processingDelayMs: opts.atolProcessingDelayMs,
-        logger: logger.child({ component: 'atol-simulator' }),
+        logger: logger.child({ service: 'atol-simulator' }),
       });
       stops.push(() => atol!.close());
     }
@@ -170,7 +170,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const app = createApi({
       client,
-      logger: logger.child({ component: 'api' }),
+      logger: logger.child({ service: 'api' }),
       bitrixApplicationToken: bitrixAppToken,
       evotorWebhookTokens: env.EVOTOR_WEBHOOK_TOKEN ? env.EVOTOR_WEBHOOK_TOKEN.split(',') : [evotorWebhookToken],
       adminApiKey,

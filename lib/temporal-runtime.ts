@@ -11,7 +11,7 @@ let installed = false;
 export function installTemporalRuntime(logger: Logger, level: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO'): void {
   if (installed) return;
   installed = true;
-  const temporalLogger = logger.child({ component: 'temporal' });
+  const temporalLogger = logger.child({ subsystem: 'temporal' });
   const write = (entry: LogEntry) => {
     const { message, meta } = entry;
     const fields = { ...(meta ?? {}) } as Record<string, unknown>;
