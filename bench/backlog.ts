@@ -156,13 +156,15 @@ async function main(): Promise<void> {
     MIDDLEWARE_KEYS: keys,
     API_PORT: String(apiPort),
   };
-  // Two worker processes, as in production: workflow task queues in one, outside-system activities in the other.
-  const worker = startProcess('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'pos-workflows,pos-deductions' });
+  // Worker processes as in production: receipt/order workflows, the per-store deductions workflows (a burst of
+  // receipt workflows must never starve them), and outside-system activities.
+  const worker = startProcess('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'pos-workflows' });
+  const deductionsWorker = startProcess('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'pos-deductions' });
   const activityWorker = startProcess('workers/main.ts', { ...env, WORKER_TASK_QUEUES: 'bitrix,evotor,fiscal' });
   const api = startProcess('api/main.ts', env);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const cleanup = async () => {
-    for (const p of [worker, activityWorker, api]) p.kill('SIGTERM');
+    for (const p of [worker, deductionsWorker, activityWorker, api]) p.kill('SIGTERM');
     await bitrix.close();
     await evotor.close();
     await temporal.teardown();
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
     // The worker bundles the workflow code at start: wait until it polls every task queue.
     await waitFor('the worker', async () => {
       const polled = await Promise.all(
-        ['pos-workflows', 'bitrix'].map(async (name) => {
+        ['pos-workflows', 'pos-deductions', 'bitrix'].map(async (name) => {
           const d = await temporal.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name }, taskQueueType: name === 'bitrix' ? 2 : 1 });
           return (d.pollers ?? []).length > 0;
         }),
@@ -239,6 +241,7 @@ async function main(): Promise<void> {
     const rejections = after.rateLimited - before.rateLimited;
     const workerRss = peakRssMb(worker);
     const activityWorkerRss = peakRssMb(activityWorker);
+    const deductionsWorkerRss = peakRssMb(deductionsWorker);
     const apiRss = peakRssMb(api);
 
     say(`  naive baseline: ${NAIVE_RECEIPTS} receipts, one request per call…`);
@@ -266,6 +269,7 @@ async function main(): Promise<void> {
       rate_limit_rejections: rejections,
       worker_peak_rss_mb: workerRss,
       activity_worker_peak_rss_mb: activityWorkerRss,
+      deductions_worker_peak_rss_mb: deductionsWorkerRss,
       api_peak_rss_mb: apiRss,
       utilization: round(lines / seconds / best, 3),
       stock_correct: stockCorrect,
@@ -286,7 +290,7 @@ async function main(): Promise<void> {
     say(`  429/503 answers   ${pad(rejections)}${pad(result.naive_rate_limit_rejections)}`);
     say(`  utilization       ${pad(result.utilization)}${pad(result.naive_utilization)}   (lines/s ÷ ${RPS} req/s × ${ELEMENTS_PER_DOCUMENT} lines)`);
     say(`  stock correct     ${pad(String(stockCorrect))}${pad(String(naiveCorrect))}`);
-    say(`  peak RSS          workflow worker ${workerRss} MB, activity worker ${activityWorkerRss} MB, API ${apiRss} MB`);
+    say(`  peak RSS          workflow worker ${workerRss} MB, deductions worker ${deductionsWorkerRss} MB, activity worker ${activityWorkerRss} MB, API ${apiRss} MB`);
     say(JSON.stringify(result));
     if (!stockCorrect) process.exitCode = 1;
   } finally {
