@@ -1,10 +1,9 @@
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { PosPaymentStatus, TerminalPayment } from '../domain/payment';
 import { startTimeSkippingTemporal } from '../lib/temporal-env';
-import { orderSavedInBitrixSignal, paymentReceivedSignal, posPaymentWorkflow, resolveUpdate, statusQuery } from '../workflows/pos-payment';
+import { orderSavedInBitrixSignal, paymentReceivedSignal, resolveUpdate } from '../workflows/pos-payment';
 import { FISCAL, fakeWorld, type FakeWorld } from './support/fake-activities';
-import { withFakeWorkers } from './support/workflow-env';
+import { fakePayment, startPayment, waitForStage, withFakeWorkers } from './support/workflow-env';
 
 // Cancellation in Bitrix: before payment the workflow stops cleanly; after payment it is never ignored.
 describe('order cancelled in Bitrix', () => {
@@ -16,21 +15,9 @@ describe('order cancelled in Bitrix', () => {
     await env?.teardown();
   });
 
-  let n = 0;
-  const start = (world: FakeWorld) =>
-    env.client.workflow.start(posPaymentWorkflow, { workflowId: `pos-payment:cancel-${++n}`, taskQueue: 'pos-workflows', args: [{ orderId: world.order.id, trigger: 'api' }] });
-  const waitFor = async (handle: { query: (q: typeof statusQuery) => Promise<PosPaymentStatus> }, stage: string, step: Duration = '1s') => {
-    for (let i = 0; i < 100; i++) {
-      const s = await handle.query(statusQuery);
-      if (s.stage === stage) return s;
-      await env.sleep(step);
-    }
-    throw new Error(`stage ${stage} not reached`);
-  };
-  const payment: TerminalPayment = {
-    receiptId: 'r-c', terminalKind: 'evotor', terminalStoreId: 'E1', deviceId: 'D1', amount: 100_00, currency: 'RUB',
-    paidAt: '2026-11-29T10:00:00.000Z', paymentSource: 'PAY_CARD', orderId: '500',
-  };
+  const start = (world: FakeWorld) => startPayment(env, world, 'cancel');
+  const waitFor = (handle: Parameters<typeof waitForStage>[1], stage: string, step?: Duration) => waitForStage(env, handle, stage, step);
+  const payment = fakePayment('r-c', 100_00);
 
   it('before payment: stops cleanly, nothing marked, nothing deducted', async () => {
     const world = fakeWorld();

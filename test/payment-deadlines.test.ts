@@ -1,10 +1,10 @@
 import type { Duration } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { PosPaymentResult, PosPaymentStatus, TerminalPayment } from '../domain/payment';
+import type { PosPaymentResult, TerminalPayment } from '../domain/payment';
 import { startTimeSkippingTemporal } from '../lib/temporal-env';
-import { fiscalConfirmedSignal, paymentReceivedSignal, posPaymentWorkflow, retryUpdate, statusQuery } from '../workflows/pos-payment';
+import { fiscalConfirmedSignal, paymentReceivedSignal, retryUpdate } from '../workflows/pos-payment';
 import { FISCAL, fakeWorld, type FakeWorld } from './support/fake-activities';
-import { withFakeWorkers } from './support/workflow-env';
+import { fakePayment, startPayment, waitForStage, withFakeWorkers } from './support/workflow-env';
 
 // Every wait has a deadline. The time-skipping test server jumps over days and minutes in milliseconds.
 describe('payment workflow deadlines (time-skipping)', () => {
@@ -17,32 +17,10 @@ describe('payment workflow deadlines (time-skipping)', () => {
   });
 
   let n = 0;
-  const start = (world: FakeWorld) =>
-    env.client.workflow.start(posPaymentWorkflow, {
-      workflowId: `pos-payment:${world.order.id}-${++n}`,
-      taskQueue: 'pos-workflows',
-      args: [{ orderId: world.order.id, trigger: 'api' }],
-    });
-  const payment = (amount: number, receiptId = `r-${n}`): TerminalPayment => ({
-    receiptId,
-    terminalKind: 'evotor',
-    terminalStoreId: 'E1',
-    deviceId: 'D1',
-    amount,
-    currency: 'RUB',
-    paidAt: '2026-11-29T10:00:00.000Z',
-    paymentSource: 'PAY_CARD',
-    orderId: '500',
-  });
+  const start = (world: FakeWorld) => startPayment(env, world, world.order.id);
+  const payment = (amount: number, receiptId = `r-${++n}`): TerminalPayment => fakePayment(receiptId, amount);
   /** Skips time in steps of `step` until the workflow is in `stage`. */
-  const waitFor = async (handle: { query: (q: typeof statusQuery) => Promise<PosPaymentStatus> }, stage: string, step: Duration = '1s') => {
-    for (let i = 0; i < 200; i++) {
-      const s = await handle.query(statusQuery);
-      if (s.stage === stage) return s;
-      await env.sleep(step);
-    }
-    throw new Error(`stage ${stage} not reached`);
-  };
+  const waitFor = (handle: Parameters<typeof waitForStage>[1], stage: string, step?: Duration) => waitForStage(env, handle, stage, step);
 
   it('cancels an unpaid order in Bitrix when the 3-day payment deadline passes', async () => {
     const world = fakeWorld();

@@ -1,6 +1,8 @@
+import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { TASK_QUEUES } from '../../domain/payment';
+import { TASK_QUEUES, type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
+import { posPaymentWorkflow, statusQuery } from '../../workflows/pos-payment';
 import { fakeActivities, type FakeWorld } from './fake-activities';
 
 /** Runs `fn` while workers for every task queue serve the workflows with the fakes of `world`. */
@@ -27,4 +29,37 @@ export async function withFakeWorkers<T>(env: TestWorkflowEnvironment, world: Fa
       await Promise.all(running);
     }
   });
+}
+
+/** Starts a payment workflow for the fake world's order under a fresh id. */
+export function startPayment(env: TestWorkflowEnvironment, world: { order: { id: string } }, idPrefix: string) {
+  return env.client.workflow.start(posPaymentWorkflow, {
+    workflowId: `pos-payment:${idPrefix}-${++started}`,
+    taskQueue: TASK_QUEUES.workflows,
+    args: [{ orderId: world.order.id, trigger: 'api' }],
+  });
+}
+let started = 0;
+
+/** Skips time in steps of `step` until the payment workflow is in `stage`. */
+export async function waitForStage(
+  env: TestWorkflowEnvironment,
+  handle: { query: (q: typeof statusQuery) => Promise<PosPaymentStatus> },
+  stage: string,
+  step: Duration = '1s',
+): Promise<PosPaymentStatus> {
+  for (let i = 0; i < 200; i++) {
+    const s = await handle.query(statusQuery);
+    if (s.stage === stage) return s;
+    await env.sleep(step);
+  }
+  throw new Error(`stage ${stage} not reached`);
+}
+
+/** A terminal payment of the fake order. */
+export function fakePayment(receiptId: string, amount: number): TerminalPayment {
+  return {
+    receiptId, terminalKind: 'evotor', terminalStoreId: 'E1', deviceId: 'D1', amount, currency: 'RUB',
+    paidAt: '2026-11-29T10:00:00.000Z', paymentSource: 'PAY_CARD', orderId: '500',
+  };
 }
