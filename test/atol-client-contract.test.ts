@@ -6,6 +6,7 @@ import { AtolClient, isRetryable, type AtolClientOptions } from '../activities/a
 import type { AtolReceiptRequest } from '../activities/atol/wire';
 import { ExternalServiceError } from '../activities/shared/errors';
 import { atolFixture } from './fixtures/atol/fixtures';
+import { caught } from './support/errors';
 
 /** A fake ATOL that answers the hand-written fixtures and records what the client sent. */
 interface Recorded { method: string; path: string; headers: IncomingMessage['headers']; body: unknown }
@@ -72,16 +73,6 @@ function client(overrides: Partial<AtolClientOptions> = {}): AtolClient {
     apiUrl: fake.url, login: LOGIN, password: PASSWORD, groupCode: GROUP,
     minRequestIntervalMs: 0, timeoutMs: 2000, logger: pino({ level: 'debug' }, sink), ...overrides,
   });
-}
-
-async function caught(p: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ExternalServiceError) return e;
-    throw e;
-  }
-  throw new Error('expected an ExternalServiceError');
 }
 
 const sellBody = (): AtolReceiptRequest => fx<AtolReceiptRequest>('sell.request');

@@ -3,8 +3,8 @@ import type { OrderSnapshot } from '../domain/order';
 import { AtolClient, type AtolClientOptions, type AtolReport } from '../activities/atol/client';
 import { buildAtolSellReceipt, type AtolSellReceiptInput } from '../activities/atol/receipt';
 import type { AtolReceiptRequest } from '../activities/atol/wire';
-import { ExternalServiceError } from '../activities/shared/errors';
 import { startAtolSimulator, type AtolSimulator, type AtolSimulatorOptions } from '../simulators/atol/simulator';
+import { caught } from './support/errors';
 
 const silent = pino({ level: 'silent' });
 let sim: AtolSimulator;
@@ -48,16 +48,6 @@ async function settle(c: AtolClient, uuid: string): Promise<AtolReport> {
     await new Promise((res) => setTimeout(res, 10));
   }
   throw new Error('receipt did not settle');
-}
-
-async function caught(p: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ExternalServiceError) return e;
-    throw e;
-  }
-  throw new Error('expected an ExternalServiceError');
 }
 
 beforeEach(() => start());

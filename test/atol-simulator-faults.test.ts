@@ -4,8 +4,8 @@ import type { OrderSnapshot } from '../domain/order';
 import { AtolClient, type AtolClientOptions } from '../activities/atol/client';
 import { buildAtolSellReceipt } from '../activities/atol/receipt';
 import type { AtolReceiptRequest } from '../activities/atol/wire';
-import { ExternalServiceError } from '../activities/shared/errors';
 import { startAtolSimulator, type AtolSimulator, type AtolSimulatorState } from '../simulators/atol/simulator';
+import { caught } from './support/errors';
 
 /**
  * The ATOL simulator's transport faults (timeouts, lost answers, scoping), seen through the real AtolClient:
@@ -39,16 +39,6 @@ function receipt(): AtolReceiptRequest {
     timeZone: 'Europe/Moscow', company: { email: 'shop@example.ru', sno: 'osn', inn: '7701234567', paymentAddress: 'https://shop.example.ru' },
     kind: 'full_payment',
   });
-}
-
-async function caught(p: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ExternalServiceError) return e;
-    throw e;
-  }
-  throw new Error('expected an ExternalServiceError');
 }
 
 async function adminState(): Promise<AtolSimulatorState> {

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { BitrixClient, toBitrixQuery } from '../activities/bitrix/client';
-import { ExternalServiceError } from '../activities/shared/errors';
 import { fixture, sendJson, silentLogger, startStub, type Fixture, type Stub } from './fixtures/bitrix/helpers';
+import { caught } from './support/errors';
 
 /** Serves one fixture's response to any request and keeps what the client sent. */
 async function stubFor(f: Fixture): Promise<Stub> {
@@ -11,16 +11,6 @@ async function stubFor(f: Fixture): Promise<Stub> {
 
 function sentParams(stub: Stub, i = 0): unknown {
   return JSON.parse(stub.requests[i]!.body);
-}
-
-async function caught(p: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ExternalServiceError) return e;
-    throw e;
-  }
-  throw new Error('expected an ExternalServiceError');
 }
 
 describe('BitrixClient against hand-written fixtures', () => {

@@ -2,7 +2,7 @@ import { EvotorCloudClient, appExtrasFromDocument, fiscalAttributesFromDocument 
 import { EvotorReceiptWebhookSchema } from '../activities/evotor/webhook';
 import type { TerminalOrderPayload } from '../domain/terminal-payload';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
-import { http, silentLogger, startReceiver, type HttpStub } from './fixtures/evotor/support';
+import { http, silentLogger, startReceiver, type HttpStub, sampleOrderPayload } from './fixtures/evotor/support';
 
 /** Order pushes: ACCEPTED → DELIVERED when the terminal is online, EXPIRED after active_till; the cashier rings them. */
 
@@ -15,17 +15,7 @@ let sim: EvotorSimulator;
 let receiver: HttpStub;
 let client: EvotorCloudClient;
 
-const order: TerminalOrderPayload = {
-  kind: 'bitrix-order',
-  orderId: '236',
-  accountNumber: '392',
-  currency: 'RUB',
-  total: '1369.35',
-  items: [
-    { basketId: '255', productId: '10', name: 'Чайник электрический', price: '1234.50', quantity: 1, vatRate: 0.22 },
-    { basketId: '256', productId: '27', name: 'Сахар весовой', price: '89.90', quantity: 1.5, vatRate: null },
-  ],
-};
+const order: TerminalOrderPayload = sampleOrderPayload;
 
 beforeAll(async () => {
   receiver = await startReceiver();

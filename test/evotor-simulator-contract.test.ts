@@ -1,5 +1,5 @@
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
-import { fixture, http, shapeDiff, silentLogger, startReceiver, type HttpStub } from './fixtures/evotor/support';
+import { fixture, http, shapeDiff, silentLogger, startReceiver, type HttpStub, sampleOrderPayload } from './fixtures/evotor/support';
 
 /**
  * What the simulator says has the shape of Evotor's real wire format: the same keys and JSON types as
@@ -14,17 +14,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 let sim: EvotorSimulator;
 let receiver: HttpStub;
 
-const order = {
-  kind: 'bitrix-order',
-  orderId: '236',
-  accountNumber: '392',
-  currency: 'RUB',
-  total: '1369.35',
-  items: [
-    { basketId: '255', productId: '10', name: 'Чайник электрический', price: '1234.50', quantity: 1, vatRate: 0.22 },
-    { basketId: '256', productId: '27', name: 'Сахар весовой', price: '89.90', quantity: 1.5, vatRate: null },
-  ],
-};
+const order = sampleOrderPayload;
 
 beforeAll(async () => {
   receiver = await startReceiver();
