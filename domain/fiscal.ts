@@ -26,3 +26,8 @@ export interface FiscalAttributes {
 export function atolSellExternalId(orderId: string, attempt: number): string {
   return attempt <= 1 ? `pos-${orderId}-sell` : `pos-${orderId}-sell-${attempt}`;
 }
+
+/** The order id in an external_id made by atolSellExternalId, or undefined for anything else. */
+export function orderIdOfAtolSellExternalId(externalId: string): string | undefined {
+  return /^pos-(\d+)-sell(?:-\d+)?$/.exec(externalId)?.[1];
+}

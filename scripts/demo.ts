@@ -4,7 +4,7 @@ import { request } from 'undici';
 import type { PosPaymentStatus } from '../domain/payment';
 import { kopecksToRubles } from '../domain/money';
 import { SANDBOX_PRODUCTS } from '../lib/stack';
-import type { SandboxInfo } from './sandbox';
+import { SANDBOX_INFO_FILE, type SandboxInfo } from '../lib/sandbox-info';
 
 // Plays one order through a running sandbox (`npm start`) and prints what each system shows after each step.
 
@@ -39,9 +39,9 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.DATA_DIR ?? '.data');
   let info: SandboxInfo;
   try {
-    info = JSON.parse(readFileSync(join(dataDir, 'sandbox.json'), 'utf8')) as SandboxInfo;
+    info = JSON.parse(readFileSync(join(dataDir, SANDBOX_INFO_FILE), 'utf8')) as SandboxInfo;
   } catch {
-    throw new Error(`no running sandbox found (${join(dataDir, 'sandbox.json')}): start it first with "npm start"`);
+    throw new Error(`no running sandbox found (${join(dataDir, SANDBOX_INFO_FILE)}): start it first with "npm start"`);
   }
   if (!info.bitrixAdminUrl || !info.evotorUrl) throw new Error('the demo needs the Bitrix and Evotor simulators (leave BITRIX_REST_URL and EVOTOR_API_URL unset)');
   const admin = { authorization: `Bearer ${info.adminApiKey}` };
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   say(`             stock at warehouse 1: ${grinder.name} ${stockOf(before, grinder.productId)} → ${stockOf(after, grinder.productId)}, ${beans.name} ${stockOf(before, beans.productId)} → ${stockOf(after, beans.productId)}`);
   if (info.temporalUiUrl)
     say(`\nSee it in the Temporal Web UI: ${info.temporalUiUrl}/namespaces/${info.namespace}/workflows/pos-payment:${order.id}`);
-  say(`Or ask the API:  curl -H "Authorization: Bearer <ADMIN_API_KEY from ${join(dataDir, 'sandbox.json')}>" ${info.apiUrl}/api/orders/${order.id}`);
+  say(`Or ask the API:  curl -H "Authorization: Bearer <ADMIN_API_KEY from ${join(dataDir, SANDBOX_INFO_FILE)}>" ${info.apiUrl}/api/orders/${order.id}`);
   if (done.stage !== 'COMPLETED') process.exitCode = 1;
 }
 

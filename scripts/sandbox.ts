@@ -4,28 +4,13 @@ import { Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadEnv, loadPosConfig, missingOutsideSystems } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { SANDBOX_INFO_FILE, type SandboxInfo } from '../lib/sandbox-info';
 import { ensureSearchAttributes } from '../lib/search-attributes-admin';
 import { onShutdown, runMain } from '../lib/main-helpers';
 import { startStack } from '../lib/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 
-/** What `npm run demo` needs to reach a running sandbox; secrets stay in this file (mode 600), not in logs. */
-export interface SandboxInfo {
-  apiUrl: string;
-  adminApiKey: string;
-  temporalAddress: string;
-  temporalUiUrl?: string;
-  namespace: string;
-  bitrixAdminUrl?: string;
-  evotorUrl?: string;
-  atolAdminUrl?: string;
-  /** "keyId:secret" for the signed middleware door (docs/middleware-api.md). */
-  middlewareKeys: string;
-  deviceIds: Record<string, string[]>;
-}
-
-export const SANDBOX_INFO_FILE = 'sandbox.json';
 
 const logger = createLogger('sandbox');
 

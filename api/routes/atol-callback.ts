@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
+import { orderIdOfAtolSellExternalId } from '../../domain/fiscal';
 import { posPaymentWorkflowId } from '../../domain/payment';
 import type { Logger } from '../../lib/logger';
 import { atolReportReadySignal } from '../../workflows/pos-payment';
@@ -11,9 +12,6 @@ const CallbackSchema = z.looseObject({
   external_id: z.string().min(1),
   status: z.string().optional(),
 });
-
-/** `pos-<orderId>-sell` or `pos-<orderId>-sell-<n>` (domain/fiscal.ts atolSellExternalId). */
-const SELL_EXTERNAL_ID = /^pos-(\d+)-sell(?:-\d+)?$/;
 
 /**
  * ATOL's report callback is unsigned, so it is only a hint: it wakes the order's workflow, which then
@@ -28,12 +26,12 @@ export function atolCallbackRouter(deps: { client: Client; logger: Logger }): Ro
       deps.logger.warn({ reason: message }, 'rejected ATOL callback');
       return sendError(res, 400, message);
     }
-    const match = SELL_EXTERNAL_ID.exec(parsed.data.external_id);
-    if (!match) {
+    const orderId = orderIdOfAtolSellExternalId(parsed.data.external_id);
+    if (!orderId) {
       deps.logger.info({ externalId: parsed.data.external_id }, 'ATOL callback for a receipt we do not track');
       return res.status(200).json({ status: 'ignored' });
     }
-    const workflowId = posPaymentWorkflowId(match[1]);
+    const workflowId = posPaymentWorkflowId(orderId);
     try {
       await deps.client.workflow.getHandle(workflowId).signal(atolReportReadySignal);
     } catch (e) {
