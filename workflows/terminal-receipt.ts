@@ -45,8 +45,6 @@ export interface TerminalReceiptState {
   amount: number;
   matchedOrderId?: string;
   candidates?: string[];
-  /** Walk-in sale: the Bitrix store document that wrote the lines off. */
-  documentId?: string;
   reason?: string;
   resolution?: string;
 }
@@ -100,7 +98,6 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
       `Amount: ${kopecksToRubles(payment.amount)} ${payment.currency}, paid ${payment.paidAt}; stage **${stage}**`,
     ];
     if (state.matchedOrderId) lines.push(`Paid order ${state.matchedOrderId}`);
-    if (state.documentId) lines.push(`Stock written off by Bitrix store document ${state.documentId}`);
     if (reason) lines.push(`Why: ${reason}`, 'What to do: find the order or sale this belongs to, handle it in Bitrix, then resolve with a note.');
     if (state.resolution) lines.push(`Closed: ${state.resolution}`);
     setCurrentDetails(lines.join('\n\n'));
