@@ -1,7 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId, type PosPaymentResult, type TerminalPayment } from '../domain/payment';
+import { refundWorkflowId, type RefundInput } from '../domain/refund';
 import type { ReceiptLine } from '../domain/walk-in';
 import { paymentReceivedSignal, posPaymentWorkflow } from '../workflows/pos-payment';
+import { refundWorkflow } from '../workflows/refund';
 import { terminalReceiptWorkflow, type TerminalReceiptInput } from '../workflows/terminal-receipt';
 
 export type IntakeOutcome = { status: 'accepted' | 'duplicate' | 'held'; workflowId: string; reason?: string };
@@ -16,7 +18,7 @@ export function receiptIntake(client: Client) {
     payment: TerminalPayment,
     receiptType: string,
     lines: ReceiptLine[],
-    extra: Pick<TerminalReceiptInput, 'heldReason' | 'storeId' | 'matchOrders'> = {},
+    extra: Pick<TerminalReceiptInput, 'heldReason' | 'storeId' | 'matchOrders' | 'queuedByDoor'> = {},
   ): Promise<IntakeOutcome> {
     const workflowId = terminalReceiptWorkflowId(payment.terminalStoreId, payment.receiptId);
     try {
@@ -56,5 +58,26 @@ export function receiptIntake(client: Client) {
     return toReceiptWorkflow(payment, 'SELL', [], { heldReason: `order ${payment.orderId}'s payment workflow already ended (${closed.stage}): a second payment?` });
   }
 
-  return { toOrder, toReceiptWorkflow };
+  /**
+   * A refund receipt (PAYBACK) starts its own refund workflow, keyed by store + receipt: a redelivery is a
+   * duplicate, even after the refund is done, so a refund is never reversed twice.
+   */
+  async function toRefund(payment: TerminalPayment, lines: ReceiptLine[], extra: Pick<RefundInput, 'baseReceiptId' | 'storeId'> = {}): Promise<IntakeOutcome> {
+    const workflowId = refundWorkflowId(payment.terminalStoreId, payment.receiptId);
+    try {
+      await client.workflow.start(refundWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUES.workflows,
+        args: [{ refund: payment, lines, ...extra }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `Refund receipt ${payment.receiptId} from terminal ${payment.deviceId}`,
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'duplicate', workflowId };
+      throw e;
+    }
+    return { status: 'accepted', workflowId };
+  }
+
+  return { toOrder, toReceiptWorkflow, toRefund };
 }

@@ -26,6 +26,8 @@ export type PaymentStage =
   | 'FISCALIZING'
   | 'CONFIRMING'
   | 'DEDUCTING_STOCK'
+  /** Cancelled after the money was taken: waiting for the refund at the terminal (order-cancellation workflow). */
+  | 'AWAITING_REFUND'
   | 'COMPLETED'
   | 'CANCELLED'
   | 'NEEDS_ATTENTION';

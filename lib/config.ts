@@ -52,6 +52,7 @@ const EnvSchema = z.object({
 export type EnvConfig = z.infer<typeof EnvSchema>;
 
 const StatusCode = z.string().min(1).max(2);
+const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "15m", "2h" or "1d"');
 
 const StoreSchema = z.object({
   /** Our id for the pickup point; shown in search attributes and logs. */
@@ -85,6 +86,12 @@ export const PosConfigSchema = z
         awaitingPayment: StatusCode,
         paid: StatusCode,
         canceled: StatusCode.optional(),
+        /** A status a manager sets to cancel a paid order: the bridge asks the terminal for the refund. */
+        cancelRequested: StatusCode.optional(),
+        /** Set when the whole sale is refunded but the order cannot be cancelled (its stock went back by store documents). */
+        refunded: StatusCode.optional(),
+        /** Set after a partial refund. */
+        partiallyRefunded: StatusCode.optional(),
       }),
       /** Bitrix user id recorded as responsible on store documents. */
       responsibleId: z.coerce.string().min(1).default('1'),
@@ -98,6 +105,17 @@ export const PosConfigSchema = z
         fiscalDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('30m'),
       })
       .default({ deadline: '3d', fiscalDeadline: '30m' }),
+    /** Refunds at the terminal (PAYBACK) and cancellations of paid orders. */
+    refunds: z
+      .object({
+        /** A cancelled paid order waits this long for its refund at the terminal before a person is asked. */
+        paybackDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('3d'),
+        /** A refund waits this long for the sale it refunds to reach us and be processed. */
+        saleDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
+        /** Cancel the order in Bitrix once its whole sale is refunded (when Bitrix allows it). */
+        cancelOrder: z.boolean().default(true),
+      })
+      .default({ paybackDeadline: '3d', saleDeadline: '1h', cancelOrder: true }),
     /** How terminal products map to Bitrix products (as a catalog sync sets them up). */
     products: z
       .object({
@@ -108,6 +126,28 @@ export const PosConfigSchema = z
       })
       .default({ evotorKey: 'code', cacheTtl: '10m' }),
     stores: z.array(StoreSchema).min(1),
+    /**
+     * Scheduled reconciliation (Temporal Schedules, created at worker start). Absent: no schedules are
+     * created (runs can still be started through the API).
+     */
+    reconciliation: z
+      .object({
+        /** Frequent runs over a recent, overlapping window. */
+        frequent: z
+          .object({ every: Duration.default('15m'), window: Duration.default('2h') })
+          .default({ every: '15m', window: '2h' }),
+        /** The nightly run over the previous day (local to timeZone). */
+        nightly: z
+          .object({ at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day "HH:MM"').default('02:00'), timeZone: z.string().min(1).default('Europe/Moscow') })
+          .default({ at: '02:00', timeZone: 'Europe/Moscow' }),
+        /** Documents and payments younger than this are left to the webhooks. */
+        settle: Duration.default('5m'),
+        /** Items listed per run report (all are counted). */
+        maxItems: z.number().int().positive().max(5000).default(1000),
+        /** Stage limits beyond which a running workflow is reported as stuck, by stage (e.g. NEEDS_ATTENTION: 12h). */
+        stageLimits: z.record(z.string().regex(/^[A-Z_]+$/, 'a stage name such as NEEDS_ATTENTION'), Duration).default({}),
+      })
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
     const ids = new Set<string>();
@@ -124,6 +164,14 @@ export const PosConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'timeZone'], message: `unknown time zone "${s.timeZone}"` });
       }
     });
+    const nightlyZone = cfg.reconciliation?.nightly.timeZone;
+    if (nightlyZone) {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: nightlyZone });
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['reconciliation', 'nightly', 'timeZone'], message: `unknown time zone "${nightlyZone}"` });
+      }
+    }
   });
 
 export type PosConfig = z.infer<typeof PosConfigSchema>;

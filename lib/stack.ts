@@ -10,7 +10,7 @@ import { parseSigningKeys } from '../api/signature';
 import { startAtolSimulator, type AtolSimulator } from '../simulators/atol';
 import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
-import { createWorkers, runWorkers } from '../workers/worker';
+import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
 import type { EnvConfig, PosConfig } from './config';
 import type { Logger } from './logger';
 import { installTemporalRuntime } from './temporal-runtime';
@@ -31,6 +31,8 @@ export interface StackOptions {
   evotorDuplicateRate?: number;
   /** Bitrix activity tasks per second across all workers; undefined = BITRIX_RATE_LIMIT_RPS. */
   bitrixActivitiesPerSecond?: number | null;
+  /** Task queues the in-process workers poll (default all); the others are left to separate worker processes. */
+  workerTaskQueues?: TaskQueue[];
 }
 
 export interface Stack {
@@ -66,6 +68,10 @@ function seedBitrix(sim: BitrixSimulator, config: PosConfig): void {
   sim.addStatus({ id: awaitingPayment, name: 'Ожидает оплаты в пункте выдачи' });
   sim.addStatus({ id: paid, name: 'Оплачен, формируется к отправке' });
   if (canceled) sim.addStatus({ id: canceled, name: 'Отменён' });
+  const { cancelRequested, refunded, partiallyRefunded } = config.bitrix.statuses;
+  if (cancelRequested) sim.addStatus({ id: cancelRequested, name: 'Отмена: вернуть деньги' });
+  if (refunded) sim.addStatus({ id: refunded, name: 'Возвращён' });
+  if (partiallyRefunded) sim.addStatus({ id: partiallyRefunded, name: 'Частичный возврат' });
   for (const id of config.bitrix.posPaySystemIds) sim.addPaySystem({ id: Number(id), name: 'Оплата в пункте выдачи' });
 }
 
@@ -161,6 +167,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       logger,
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
+      taskQueues: opts.workerTaskQueues,
     });
     const running = runWorkers(workers);
     stops.push(async () => {

@@ -5,6 +5,8 @@ import type { BitrixClient } from '../activities/bitrix/client';
 import type { AtolClient } from '../activities/atol/client';
 import { createEvotorActivities } from '../activities/evotor/activities';
 import { createFiscalActivities } from '../activities/fiscal/activities';
+import { createRefundActivities } from '../activities/refund/activities';
+import { createRefundLookupActivities } from '../activities/refund/lookup';
 import { createTemporalActivities } from '../activities/temporal/activities';
 import { createWalkInActivities } from '../activities/walk-in/activities';
 import type { EvotorCloudClient } from '../activities/evotor/client';
@@ -51,13 +53,25 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const workflowBundle = runsWorkflows
     ? (deps.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler })))
     : undefined;
+  // Refunds reverse a sale in every outside system: each part runs on that system's queue, with its limits.
+  const refunds = createRefundActivities({
+    bitrix: deps.bitrix,
+    evotor: deps.evotor,
+    atol: deps.atol,
+    config: deps.config,
+    callbackBaseUrl: deps.publicBaseUrl,
+    logger: deps.logger.child({ system: 'refund' }),
+  });
   const factories: Record<TaskQueue, () => Promise<Worker>> = {
     [TASK_QUEUES.workflows]: () =>
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.workflows,
         workflowBundle,
-        activities: createTemporalActivities({ client: deps.client, config: deps.config }),
+        activities: {
+          ...createTemporalActivities({ client: deps.client, config: deps.config }),
+          ...createRefundLookupActivities({ client: deps.client, config: deps.config }),
+        },
       }),
     [TASK_QUEUES.deductions]: () => Worker.create({ ...common, taskQueue: TASK_QUEUES.deductions, workflowBundle }),
     [TASK_QUEUES.bitrix]: () =>
@@ -67,6 +81,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         activities: {
           ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+          ...refunds.bitrix,
         },
         // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.
         maxTaskQueueActivitiesPerSecond: deps.bitrixActivitiesPerSecond,
@@ -75,19 +90,22 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.evotor,
-        activities: createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
+        activities: { ...createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }), ...refunds.evotor },
       }),
     [TASK_QUEUES.fiscal]: () =>
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.fiscal,
-        activities: createFiscalActivities({
-          bitrix: deps.bitrix,
-          atol: deps.atol,
-          config: deps.config,
-          callbackBaseUrl: deps.publicBaseUrl,
-          logger: deps.logger.child({ system: 'fiscal' }),
-        }),
+        activities: {
+          ...createFiscalActivities({
+            bitrix: deps.bitrix,
+            atol: deps.atol,
+            config: deps.config,
+            callbackBaseUrl: deps.publicBaseUrl,
+            logger: deps.logger.child({ system: 'fiscal' }),
+          }),
+          ...refunds.fiscal,
+        },
       }),
   };
   const workers = await Promise.all(ALL_TASK_QUEUES.filter((q) => queues.has(q)).map((q) => factories[q]()));

@@ -4,6 +4,7 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -13,6 +14,8 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BitrixActivities } from '../activities/bitrix/activities';
 import { posPaymentWorkflowId, TASK_QUEUES } from '../domain/payment';
+import { orderCancellationWorkflowId } from '../domain/refund';
+import { orderCancellationWorkflow } from './order-cancellation';
 import { orderSavedInBitrixSignal, posPaymentWorkflow } from './pos-payment';
 import { PosOrderId } from './search-attributes';
 
@@ -31,6 +34,7 @@ export type OrderEventsOutcome =
   | 'payment-workflow-exists'
   | 'not-a-pos-order'
   | 'order-cancelled'
+  | 'refund-requested'
   | 'already-paid-and-deducted'
   | 'order-not-found';
 
@@ -79,6 +83,24 @@ async function handleOrderSaved(orderId: string): Promise<OrderEventsOutcome> {
   const ctx = await bitrix.loadOrderContext(orderId);
   if (!ctx.found) return 'order-not-found';
   if (!ctx.posPayment) return 'not-a-pos-order';
+  const cancelRequested = ctx.order.canceled || (ctx.statuses.cancelRequested !== undefined && ctx.order.statusId === ctx.statuses.cancelRequested);
+  // Paid at our terminal (psInvoiceId = its receipt) and cancelled afterwards: the money goes back at the terminal.
+  if (cancelRequested && ctx.posPayment.paid && ctx.posPayment.psInvoiceId && patched('refund-on-cancel-after-payment')) {
+    try {
+      await startChild(orderCancellationWorkflow, {
+        workflowId: orderCancellationWorkflowId(orderId),
+        args: [{ orderId, reason: ctx.order.canceled ? 'the paid order was cancelled in Bitrix' : 'a manager asked in Bitrix to cancel the paid order', requestedBy: 'bitrix' }],
+        taskQueue: TASK_QUEUES.workflows,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // Asked once: a later save of the same cancelled order does not ask for a second refund.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `Refund of cancelled paid order ${orderId} at the terminal`,
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    }
+    return 'refund-requested';
+  }
   if (ctx.order.canceled) return 'order-cancelled';
   if (ctx.posPayment.paid && ctx.order.deducted) return 'already-paid-and-deducted';
   try {

@@ -5,7 +5,10 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  executeChild,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,7 +28,9 @@ import {
   type PosPaymentStatus,
   type TerminalPayment,
 } from '../domain/payment';
+import { orderCancellationWorkflowId } from '../domain/refund';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
+import { orderCancellationWorkflow } from './order-cancellation';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
@@ -55,6 +60,12 @@ class Finish extends Error {
   }
 }
 
+/** Cancelled after the money was taken: stop here, and reverse what was done once the terminal refunds it. */
+class Compensate extends Error {}
+
+/** Cancellation after payment asks the terminal for a refund and reverses what was done (saga) instead of stopping. */
+const REFUND_ON_CANCEL = 'refund-on-cancel-after-payment';
+
 const POLL_INITIAL_MS = 2_000;
 const POLL_MAX_MS = 60_000;
 
@@ -74,6 +85,8 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
   let bitrixSaves = 0;
   let atolHints = 0;
   let confirmedBy1c: FiscalAttributes | undefined;
+  let loaded: Extract<OrderContext, { found: true }> | undefined;
+  let checkedSaves = 0;
   let requested: { kind: 'retry' } | { kind: 'resolve'; note: string } | { kind: 'cancel'; reason: string } | undefined;
   const paid = () => state.payments.length > 0 || state.alreadyPaidInBitrix;
 
@@ -102,7 +115,8 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       validator: (arg) => {
         if (!arg || typeof arg.reason !== 'string' || !arg.reason.trim()) throw new Error('reason: a non-empty text is required');
         if (isFinal(state.stage)) throw new Error(`the order's workflow has already ended (${state.stage})`);
-        if (paid()) throw new Error('the order is already paid: cancel it in Bitrix so that the payment is refunded at the terminal');
+        // Money taken at our terminal is refunded there; a payment recorded elsewhere is not ours to refund.
+        if (paid() && state.payments.length === 0) throw new Error('the order was paid outside the terminal (e.g. by the 1C exchange): cancel it in Bitrix');
       },
     },
   );
@@ -171,7 +185,10 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     const decision = requested!;
     requested = undefined;
     if (decision.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', decision.note);
-    if (decision.kind === 'cancel') throw new Finish('CANCELLED', decision.reason);
+    if (decision.kind === 'cancel') {
+      if (state.payments.length > 0) throw new Compensate(decision.reason);
+      throw new Finish('CANCELLED', decision.reason);
+    }
     state.problem = undefined;
     enter(resume.stage, resume.waitingFor, resume.deadline);
   }
@@ -227,6 +244,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       if (state.paidAmount >= ctx.order.total) return;
       if (requested?.kind === 'cancel') {
         const { reason } = requested;
+        if (state.payments.length > 0) throw new Compensate(reason);
         await step('cancel order in Bitrix', 'Cancel the order in Bitrix by hand, then resolve.', () =>
           bitrix.cancelOrder({ orderId, reason: `cancelled by support: ${reason}`, statusId: ctx.statuses.canceled }),
         );
@@ -267,6 +285,57 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       `paid ${kopecksToRubles(state.paidAmount)} ${[...currencies].join('/')} in ${state.payments.length} payment(s) for an order of ${kopecksToRubles(total)} ${currency}`,
       'Refund the difference at the terminal or correct the order, then retry or resolve with a note.',
     );
+  }
+
+  /**
+   * Between the steps after payment: a cancellation (by support, or in Bitrix: the order cancelled or set to
+   * the "cancel requested" status) stops the flow here — the steps not done yet are never started.
+   */
+  async function stopIfCancelled(statuses: Extract<OrderContext, { found: true }>['statuses']): Promise<void> {
+    if (!patched(REFUND_ON_CANCEL)) return;
+    if (requested?.kind === 'cancel') throw new Compensate(requested.reason);
+    if (bitrixSaves === checkedSaves) return;
+    checkedSaves = bitrixSaves;
+    const fresh = await loadContext();
+    if (fresh.order.canceled) throw new Compensate('the order was cancelled in Bitrix after it was paid at the terminal');
+    if (statuses.cancelRequested && fresh.order.statusId === statuses.cancelRequested)
+      throw new Compensate(`the order was set to "${statuses.cancelRequested}" (cancel requested) in Bitrix after it was paid at the terminal`);
+  }
+
+  /**
+   * The saga's compensation: the terminal must give the money back first (it is the only one who can), so
+   * `order-cancellation:{orderId}` asks for the refund and waits for it; each PAYBACK's refund workflow then
+   * reverses what this workflow did (stock, payment, status, fiscal receipt), in the reverse order.
+   */
+  async function compensateAfterPayment(reason: string): Promise<PosPaymentResult> {
+    state.problem = undefined;
+    log.info('cancelled after payment: refund requested at the terminal', { orderId });
+    enter('AWAITING_REFUND', `the refund of ${kopecksToRubles(state.paidAmount)} at the terminal (workflow ${orderCancellationWorkflowId(orderId)})`);
+    const result = await executeChild(orderCancellationWorkflow, {
+      workflowId: orderCancellationWorkflowId(orderId),
+      taskQueue: TASK_QUEUES.workflows,
+      args: [
+        {
+          orderId,
+          reason,
+          requestedBy: 'payment-workflow',
+          paidAmount: state.paidAmount,
+          currency: state.currency,
+          accountNumber: state.accountNumber,
+          storeId: state.storeId,
+          deviceIds: loaded?.store?.evotorDeviceIds,
+          paybackDeadlineMs: loaded?.paybackDeadlineMs,
+        },
+      ],
+      // The refund is awaited even if this workflow is terminated by hand.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Refund of cancelled paid order ${orderId} at the terminal`,
+    });
+    state.resolution = result.outcome === 'REFUNDED' ? `cancelled after payment (${reason}); ${result.resolution ?? 'refunded'}` : result.resolution;
+    enter(result.outcome === 'REFUNDED' ? 'CANCELLED' : 'COMPLETED');
+    const outcome = result.outcome === 'REFUNDED' ? 'CANCELLED' : 'RESOLVED_BY_HAND';
+    log.info('payment workflow finished', { orderId, outcome });
+    return { ...state, outcome };
   }
 
   /** Gets the 54-FZ receipt's fiscal attributes by the store's fiscal mode. */
@@ -354,6 +423,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       );
       ctx = await loadContext();
     }
+    loaded = ctx;
     const order = ctx.order;
     const store = ctx.store!;
     const posPayment = ctx.posPayment!;
@@ -378,10 +448,13 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     if (!posPayment.paid) await awaitPayment(ctx, store);
     await checkAmount(order.total, order.currency);
     const savesAfterPayment = bitrixSaves;
+    checkedSaves = savesAfterPayment;
+    if (state.payments.length > 0) await stopIfCancelled(ctx.statuses);
 
     if (state.payments.length > 0) {
       state.fiscal = await fiscalize(store, ctx.fiscalDeadlineMs);
       describe();
+      await stopIfCancelled(ctx.statuses);
     }
 
     enter('CONFIRMING', 'Bitrix to record the payment');
@@ -411,10 +484,13 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       );
     }
 
+    if (state.payments.length > 0) await stopIfCancelled(ctx.statuses);
+
     enter('DEDUCTING_STOCK', 'Bitrix to write the stock off');
     await step('deduct stock', 'Check stock at the pickup warehouse in Bitrix, then retry.', () => bitrix.deductOrderStock({ orderId }));
 
-    if (bitrixSaves !== savesAfterPayment) {
+    if (state.payments.length > 0 && patched(REFUND_ON_CANCEL)) await stopIfCancelled(ctx.statuses);
+    else if (bitrixSaves !== savesAfterPayment) {
       const fresh = await loadContext();
       if (fresh.order.canceled)
         await needsAttention(
@@ -426,6 +502,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     enter('COMPLETED');
     return { ...state, outcome: 'COMPLETED' };
   } catch (err) {
+    if (err instanceof Compensate) return compensateAfterPayment(err.message);
     if (!(err instanceof Finish)) throw err;
     state.problem = undefined;
     state.resolution = err.message;

@@ -3,16 +3,20 @@ import {
   defineQuery,
   defineUpdate,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
+  startChild,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { TemporalActivities } from '../activities/temporal/activities';
 import { kopecksToRubles } from '../domain/money';
 import { posPaymentWorkflowId, TASK_QUEUES, type TerminalPayment } from '../domain/payment';
+import { refundWorkflowId } from '../domain/refund';
 import type { QueuedDeduction, ReceiptLine } from '../domain/walk-in';
 import { paymentReceivedSignal } from './pos-payment';
 import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from './search-attributes';
@@ -33,6 +37,12 @@ export interface TerminalReceiptInput {
    * number), so no awaiting order is looked for. Default true: a cashier may ring an order by hand.
    */
   matchOrders?: boolean;
+  /**
+   * The door has handed the walk-in sale to the store's deductions workflow itself, in one call with the
+   * rest of its batch (api/routes/middleware.ts): this workflow only records the receipt (its id keeps a
+   * redelivery out; support finds it by PosReceiptId).
+   */
+  queuedByDoor?: boolean;
 }
 
 export type ReceiptStage = 'MATCHING' | 'QUEUED_FOR_DEDUCTION' | 'NEEDS_ATTENTION' | 'COMPLETED';
@@ -115,9 +125,20 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
     { key: PosTerminal, value: payment.deviceId },
     ...(input.storeId ? [{ key: PosStore, value: input.storeId }] : []),
   ];
+  // A refund receipt has its own workflow, which reverses what its sale did (workflows/refund.ts).
+  if (!input.heldReason && input.receiptType === 'PAYBACK' && patched('payback-to-refund-workflow')) {
+    const refundId = await handToRefund(input);
+    state.resolution = `handed to ${refundId}`;
+    enter('COMPLETED', undefined, identity);
+    return state;
+  }
   let reason = input.heldReason;
   if (!reason && input.receiptType !== 'SELL') reason = `${input.receiptType} receipts are not processed automatically yet`;
   const walkInNow = !reason && input.matchOrders === false && Boolean(input.storeId);
+  if (walkInNow && input.queuedByDoor) {
+    enter('QUEUED_FOR_DEDUCTION', undefined, identity);
+    return state;
+  }
   if (!walkInNow) enter('MATCHING', undefined, identity);
   if (!reason && !walkInNow) {
     const match = await temporal.findAwaitingOrders({
@@ -159,6 +180,24 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
   state.resolution = requested?.note;
   enter('COMPLETED', state.reason);
   return state;
+}
+
+/** Starts the refund receipt's own workflow (already started = handed over already). */
+async function handToRefund(input: TerminalReceiptInput): Promise<string> {
+  const workflowId = refundWorkflowId(input.payment.terminalStoreId, input.payment.receiptId);
+  try {
+    await startChild('refundWorkflow', {
+      workflowId,
+      args: [{ refund: input.payment, lines: input.lines ?? [], storeId: input.storeId }],
+      taskQueue: TASK_QUEUES.workflows,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      staticSummary: `Refund receipt ${input.payment.receiptId} from terminal ${input.payment.deviceId}`,
+    });
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+  }
+  return workflowId;
 }
 
 /** Hands the payment to the order's workflow, starting it when it is not running. */

@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
@@ -17,17 +18,26 @@ import {
 } from '@temporalio/workflow';
 import type { WalkInActivities } from '../activities/walk-in/activities';
 import { TASK_QUEUES } from '../domain/payment';
-import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, walkInLineCount, walkInProblemWorkflowId, type DeductionOutcome, type QueuedDeduction } from '../domain/walk-in';
+import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, walkInLineCount, walkInProblemWorkflowId, type DeductionOutcome, type QueuedDeduction, type WalkInReceipt } from '../domain/walk-in';
 
 export const queueDeductionSignal = defineSignal<[QueuedDeduction]>('queueDeduction');
 export const deductionOutcomeSignal = defineSignal<[DeductionOutcome]>('deductionOutcome');
+/**
+ * A whole door batch of one store's walk-in receipts in one call (the middleware batch door): a single
+ * history event instead of one signal per receipt. Answers which receipts it queued; the others it already
+ * knew (queued, or deducted within the remembered window).
+ */
+export const queueReceiptsUpdate = defineUpdate<{ queued: string[]; known: string[] }, [{ receipts: WalkInReceipt[] }]>('queueReceipts');
 export const deductionsQuery = defineQuery<{ storeId: string; queued: number; inFlight: number; batches: number; receipts: number; lines: number }>('status');
 
 export interface WalkInDeductionsInput {
   storeId: string;
   queue?: QueuedDeduction[];
-  /** Receipt keys deducted shortly before continue-as-new: a late resend is still recognised. */
-  recent?: string[];
+  /**
+   * Receipt keys deducted before continue-as-new, in buckets by time (older runs passed a plain list):
+   * a resend within the window is still recognised.
+   */
+  recent?: string[] | RecentBucket[];
   totals?: { batches: number; receipts: number; lines: number };
 }
 
@@ -43,13 +53,28 @@ const LINGER_MS = 1_000;
  */
 const CONCURRENCY = 8;
 const HISTORY_LIMIT = 8_000;
-const RECENT_KEYS = 5_000;
+/**
+ * Deducted receipt keys are remembered this long and at most this many (they travel through
+ * continue-as-new, whose input must stay well under Temporal's 2 MB payload limit). Longer than any door's
+ * resend window (api/routes/middleware.ts), so a resend after a crashed answer is never deducted twice.
+ */
+const RECENT_WINDOW_MS = 6 * 3_600_000;
+const RECENT_KEYS = 30_000;
+/** The queue is carried through continue-as-new only while it is this small (JSON characters). */
+const CARRY_LIMIT = 1_000_000;
+
+interface RecentBucket {
+  at: number;
+  keys: string[];
+}
 
 // Rate-limit answers and outages are retried without end (slowing the flow, never failing it); a batch
 // Bitrix refuses for its content fails at once and is split to find the receipt at fault.
 const walkIn = proxyActivities<WalkInActivities>({
   taskQueue: TASK_QUEUES.bitrix,
   startToCloseTimeout: '2m',
+  // The activity heartbeats every 2 s: a worker killed mid-batch is noticed after 10 s, and the batch retried.
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
@@ -62,8 +87,17 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
   const { storeId } = input;
   const queue: QueuedDeduction[] = [...(input.queue ?? [])];
   const isolated: QueuedDeduction[] = [];
-  const recent = [...(input.recent ?? [])];
-  const known = new Set<string>([...recent, ...queue.map((q) => q.receipt.key)]);
+  const recent: RecentBucket[] = (input.recent ?? []).map((b) => (typeof b === 'string' ? { at: Date.now(), keys: [b] } : b));
+  const known = new Set<string>([...recent.flatMap((b) => b.keys), ...queue.map((q) => q.receipt.key)]);
+  const remember = (keys: string[]) => {
+    if (keys.length) recent.push({ at: Date.now(), keys });
+    let count = recent.reduce((n, b) => n + b.keys.length, 0);
+    while (recent.length > 0 && (recent[0].at < Date.now() - RECENT_WINDOW_MS || count > RECENT_KEYS)) {
+      const old = recent.shift()!;
+      count -= old.keys.length;
+      for (const k of old.keys) known.delete(k);
+    }
+  };
   const totals = { batches: 0, receipts: 0, lines: 0, ...input.totals };
   let inFlight = 0;
 
@@ -72,6 +106,32 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
     known.add(item.receipt.key);
     queue.push(item);
   });
+  setHandler(
+    queueReceiptsUpdate,
+    ({ receipts }) => {
+      const queued: string[] = [];
+      const knownKeys: string[] = [];
+      for (const receipt of receipts) {
+        if (known.has(receipt.key)) {
+          knownKeys.push(receipt.key);
+          continue;
+        }
+        known.add(receipt.key);
+        queue.push({ receipt });
+        queued.push(receipt.key);
+      }
+      return { queued, known: knownKeys };
+    },
+    {
+      validator: ({ receipts }) => {
+        if (!Array.isArray(receipts)) throw new Error('receipts: a list is required');
+        const foreign = receipts.find((r) => r.storeId !== storeId);
+        if (foreign) throw new Error(`receipts: ${foreign.key} belongs to store ${foreign.storeId}, not ${storeId}`);
+        const empty = receipts.find((r) => !r.lines?.length);
+        if (empty) throw new Error(`receipts: ${empty.key} has no lines`);
+      },
+    },
+  );
   setHandler(deductionsQuery, () => ({ storeId, queued: queue.length + isolated.length, inFlight, ...totals }));
 
   const describe = () =>
@@ -121,11 +181,8 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
     totals.receipts += done.length;
     totals.lines += walkInLineCount(done.map((d) => d.receipt));
     // Deducted receipts are remembered (a late resend is dropped); refused ones may come back after a fix.
-    for (const b of batch) {
-      if (done.includes(b)) recent.push(b.receipt.key);
-      else known.delete(b.receipt.key);
-    }
-    recent.splice(0, Math.max(0, recent.length - RECENT_KEYS));
+    for (const b of batch) if (!done.includes(b)) known.delete(b.receipt.key);
+    remember(done.map((d) => d.receipt.key));
     await reply(batch, outcomes);
   }
 
@@ -142,7 +199,9 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
     inFlight++;
     void runBatch(batch).finally(() => inFlight--);
 
-    if (workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().continueAsNewSuggested) {
+    const info = workflowInfo();
+    // A big backlog is not carried (the input would outgrow the payload limit): it is worked off first.
+    if ((info.historyLength > HISTORY_LIMIT || info.continueAsNewSuggested) && JSON.stringify(queue).length < CARRY_LIMIT) {
       await condition(() => inFlight === 0);
       await condition(allHandlersFinished);
       await continueAsNew<typeof walkInDeductionsWorkflow>({ storeId, queue: [...isolated, ...queue], recent, totals });

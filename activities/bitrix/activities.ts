@@ -35,6 +35,8 @@ export type OrderContext =
       paidDealStageId?: string;
       paymentDeadlineMs: number;
       fiscalDeadlineMs: number;
+      /** How long a cancelled paid order waits for its refund at the terminal. */
+      paybackDeadlineMs?: number;
     };
 
 export interface MarkPaymentPaidInput {
@@ -104,6 +106,7 @@ export function createBitrixActivities({ client, config, logger }: BitrixActivit
         paidDealStageId: config.bitrix.crm?.paidDealStageId,
         paymentDeadlineMs: durationMs(config.payment.deadline),
         fiscalDeadlineMs: durationMs(config.payment.fiscalDeadline),
+        paybackDeadlineMs: durationMs(config.refunds.paybackDeadline),
       };
     },
 

@@ -73,6 +73,10 @@ export interface BitrixPayment extends OrderPayment {
   datePaid?: string;
   comments?: string;
   xmlId?: string;
+  /** The refund: its document number, date and comment (what our refunds write). */
+  payReturnNum?: string;
+  payReturnDate?: string;
+  payReturnComment?: string;
 }
 
 export interface OrderUpdateFields {

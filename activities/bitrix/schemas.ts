@@ -118,13 +118,25 @@ export const paymentSchema = z.object(paymentFields).transform(toOrderPayment);
 
 /** A payment of sale.payment.list|add|update|get: adds the order it belongs to and the dates we write. */
 export const paymentWithOrderSchema = z
-  .object({ ...paymentFields, orderId: wireId, datePaid: optText, comments: optText, xmlId: optText })
+  .object({
+    ...paymentFields,
+    orderId: wireId,
+    datePaid: optText,
+    comments: optText,
+    xmlId: optText,
+    payReturnNum: optText,
+    payReturnDate: optText,
+    payReturnComment: optText,
+  })
   .transform((p) => ({
     ...toOrderPayment(p),
     orderId: p.orderId,
     ...(p.datePaid !== undefined ? { datePaid: p.datePaid } : {}),
     ...(p.comments !== undefined ? { comments: p.comments } : {}),
     ...(p.xmlId !== undefined ? { xmlId: p.xmlId } : {}),
+    ...(p.payReturnNum !== undefined ? { payReturnNum: p.payReturnNum } : {}),
+    ...(p.payReturnDate !== undefined ? { payReturnDate: p.payReturnDate } : {}),
+    ...(p.payReturnComment !== undefined ? { payReturnComment: p.payReturnComment } : {}),
   }));
 
 export const shipmentSchema = z

@@ -124,6 +124,17 @@ export class EvotorCloudClient {
     return this.paged(`/stores/${seg(storeId)}/documents`, first, EvotorDocumentsPageSchema);
   }
 
+  /**
+   * One page of a store's documents: the first page of a query, or the page a cursor points to (a cursor
+   * carries the whole query). For callers that keep the cursor themselves, e.g. across activity calls.
+   */
+  async listDocumentsPage(storeId: string, from: DocumentQuery | { cursor: string }): Promise<{ items: EvotorDocument[]; nextCursor?: string }> {
+    const query: Query =
+      'cursor' in from ? { cursor: from.cursor } : { since: from.since ?? 0, until: from.until, types: from.types?.length ? from.types : undefined };
+    const page = await this.call('GET', `/stores/${seg(storeId)}/documents`, EvotorDocumentsPageSchema, { query });
+    return { items: page.items, nextCursor: page.paging.next_cursor };
+  }
+
   /** The store's whole product catalog, following cursors to the end (prices in kopecks). */
   async listProducts(storeId: string): Promise<EvotorProduct[]> {
     return collect(this.iterateProducts(storeId));

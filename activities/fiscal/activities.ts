@@ -19,7 +19,7 @@ export interface FiscalActivityDeps {
 }
 
 /** An order fully paid online before pickup gets the prepayment-offset receipt (payments[].type 2). */
-function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): AtolReceiptKind {
+export function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): AtolReceiptKind {
   const prepaid = order.payments.filter((p) => p.paid && !posPaySystems.has(p.paySystemId)).reduce((sum, p) => sum + p.sum, 0);
   return prepaid >= order.total ? 'prepayment_offset' : 'full_payment';
 }

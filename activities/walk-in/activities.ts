@@ -1,4 +1,4 @@
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { DeductionOutcome, WalkInReceipt } from '../../domain/walk-in';
 import { ELEMENTS_PER_DOCUMENT } from '../../domain/walk-in';
 import { durationMs, type PosConfig } from '../../lib/config';
@@ -51,6 +51,9 @@ export function createProductMapper(evotor: EvotorCloudClient, config: PosConfig
   };
 }
 
+/** How often a running batch activity heartbeats (the workflow's heartbeat timeout is several times this). */
+const HEARTBEAT_EVERY_MS = 2_000;
+
 function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
@@ -66,47 +69,58 @@ export function createWalkInActivities({ bitrix, evotor, config, logger }: WalkI
      * was lost is never applied twice.
      */
     async deductWalkInBatch(input: { storeId: string; batchId: string; receipts: WalkInReceipt[] }): Promise<DeductionOutcome[]> {
-      const store = config.stores.find((s) => s.id === input.storeId);
-      if (!store) throw ApplicationFailure.nonRetryable(`store ${input.storeId} is not in POS_CONFIG`, 'config');
-      const outcomes: DeductionOutcome[] = [];
-      const amounts = new Map<string, number>();
-      for (const receipt of input.receipts) {
-        const mapped: { productId: string; quantity: number }[] = [];
-        let problem: string | undefined;
-        for (const line of receipt.lines) {
-          let productId = line.bitrixProductId;
-          if (!productId && line.terminalProductId && receipt.terminalStoreId)
-            productId = await mapProduct(receipt.terminalStoreId, line.terminalProductId);
-          if (!productId) {
-            problem = `product "${line.name}" (terminal id ${line.terminalProductId ?? '-'}) has no Bitrix product id in its ${config.products.evotorKey}`;
-            break;
-          }
-          if (!(line.quantity > 0)) {
-            problem = `product "${line.name}": quantity ${line.quantity} is not positive`;
-            break;
-          }
-          mapped.push({ productId, quantity: line.quantity });
-        }
-        if (problem) {
-          outcomes.push({ receiptKey: receipt.key, outcome: 'rejected', reason: problem });
-          continue;
-        }
-        for (const m of mapped) amounts.set(m.productId, round3((amounts.get(m.productId) ?? 0) + m.quantity));
-        outcomes.push({ receiptKey: receipt.key, outcome: 'deducted', documentId: '' });
+      // Heartbeats while Bitrix works: a worker that dies mid-batch is noticed within the heartbeat timeout
+      // (not the 2-minute start-to-close), and the retry finds the document by its title.
+      const beat = setInterval(() => heartbeat(), HEARTBEAT_EVERY_MS);
+      try {
+        return await deductBatch(input);
+      } finally {
+        clearInterval(beat);
       }
-      if (amounts.size === 0) return outcomes;
-
-      const elements = [...amounts.entries()];
-      const documentIds: string[] = [];
-      for (let part = 0; part * ELEMENTS_PER_DOCUMENT < elements.length; part++) {
-        const chunk = elements.slice(part * ELEMENTS_PER_DOCUMENT, (part + 1) * ELEMENTS_PER_DOCUMENT);
-        const title = walkInDocumentTitle(input.batchId, part);
-        documentIds.push(await writeDocument(title, chunk, input.receipts.map((r) => r.key), store.bitrixStoreId));
-      }
-      logger?.info({ storeId: input.storeId, batchId: input.batchId, receipts: input.receipts.length, elements: elements.length, documentIds }, 'walk-in batch deducted');
-      return outcomes.map((o) => (o.outcome === 'deducted' ? { ...o, documentId: documentIds[0] } : o));
     },
   });
+
+  async function deductBatch(input: { storeId: string; batchId: string; receipts: WalkInReceipt[] }): Promise<DeductionOutcome[]> {
+    const store = config.stores.find((s) => s.id === input.storeId);
+    if (!store) throw ApplicationFailure.nonRetryable(`store ${input.storeId} is not in POS_CONFIG`, 'config');
+    const outcomes: DeductionOutcome[] = [];
+    const amounts = new Map<string, number>();
+    for (const receipt of input.receipts) {
+      const mapped: { productId: string; quantity: number }[] = [];
+      let problem: string | undefined;
+      for (const line of receipt.lines) {
+        let productId = line.bitrixProductId;
+        if (!productId && line.terminalProductId && receipt.terminalStoreId)
+          productId = await mapProduct(receipt.terminalStoreId, line.terminalProductId);
+        if (!productId) {
+          problem = `product "${line.name}" (terminal id ${line.terminalProductId ?? '-'}) has no Bitrix product id in its ${config.products.evotorKey}`;
+          break;
+        }
+        if (!(line.quantity > 0)) {
+          problem = `product "${line.name}": quantity ${line.quantity} is not positive`;
+          break;
+        }
+        mapped.push({ productId, quantity: line.quantity });
+      }
+      if (problem) {
+        outcomes.push({ receiptKey: receipt.key, outcome: 'rejected', reason: problem });
+        continue;
+      }
+      for (const m of mapped) amounts.set(m.productId, round3((amounts.get(m.productId) ?? 0) + m.quantity));
+      outcomes.push({ receiptKey: receipt.key, outcome: 'deducted', documentId: '' });
+    }
+    if (amounts.size === 0) return outcomes;
+
+    const elements = [...amounts.entries()];
+    const documentIds: string[] = [];
+    for (let part = 0; part * ELEMENTS_PER_DOCUMENT < elements.length; part++) {
+      const chunk = elements.slice(part * ELEMENTS_PER_DOCUMENT, (part + 1) * ELEMENTS_PER_DOCUMENT);
+      const title = walkInDocumentTitle(input.batchId, part);
+      documentIds.push(await writeDocument(title, chunk, input.receipts.map((r) => r.key), store.bitrixStoreId));
+    }
+    logger?.info({ storeId: input.storeId, batchId: input.batchId, receipts: input.receipts.length, elements: elements.length, documentIds }, 'walk-in batch deducted');
+    return outcomes.map((o) => (o.outcome === 'deducted' ? { ...o, documentId: documentIds[0] } : o));
+  }
 
   async function writeDocument(title: string, chunk: [string, number][], receiptKeys: string[], warehouseId: string): Promise<string> {
     let existing: { id: string; status?: string } | undefined;

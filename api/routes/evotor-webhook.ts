@@ -49,6 +49,8 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     }
     let outcome: IntakeOutcome;
     if (type === 'SELL' && payment.orderId) outcome = await intake.toOrder({ ...payment, orderId: payment.orderId });
+    // The sale it refunds is named in the receipt's cloud document (base_document_id): the refund workflow reads it.
+    else if (type === 'PAYBACK') outcome = await intake.toRefund(payment, lines);
     else outcome = await intake.toReceiptWorkflow(payment, type, lines);
     deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
     res.status(200).json(outcome);

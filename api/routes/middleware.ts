@@ -6,6 +6,7 @@ import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { fieldErrors, sendError } from '../errors';
 import { receiptIntake } from '../receipt-intake';
+import { mapLimit, walkInIntake, type WalkInSale } from '../walk-in-intake';
 import { ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
 
 export const MAX_RECEIPTS_PER_BATCH = 1000;
@@ -39,20 +40,6 @@ export type MiddlewareReceipt = z.infer<typeof MiddlewareReceiptSchema>;
 
 export type ReceiptResult = { receiptId: string; status: 'accepted' | 'duplicate' | 'rejected'; workflowId?: string; reason?: string };
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
-
 /**
  * The door for middleware next to terminals without an HTTP API (1C:Retail, a Windows service beside an
  * Ingenico/VeriFone terminal). Requests are HMAC-signed (api/signature.ts). A batch answers per receipt;
@@ -62,6 +49,7 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
   const router = Router();
   const stores = new Set(deps.config.stores.map((s) => s.id));
   const intake = receiptIntake(deps.client);
+  const walkIns = walkInIntake(deps.client, { concurrency: START_CONCURRENCY });
   const replays = new ReplayGuard();
 
   function authenticate(req: Request): SigningKey {
@@ -76,8 +64,8 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
     );
   }
 
-  async function accept(receipt: MiddlewareReceipt): Promise<ReceiptResult> {
-    const payment: TerminalPayment = {
+  function paymentOf(receipt: MiddlewareReceipt): TerminalPayment {
+    return {
       receiptId: receipt.receiptId,
       terminalKind: 'middleware',
       terminalStoreId: receipt.storeId,
@@ -89,6 +77,13 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       orderId: receipt.orderId,
       accountNumber: receipt.accountNumber,
     };
+  }
+
+  /** A sale without an order id or number is a walk-in sale: its lines leave the store's warehouse. */
+  const isWalkIn = (r: MiddlewareReceipt) => r.type === 'SELL' && !r.orderId && !r.accountNumber;
+
+  async function accept(receipt: MiddlewareReceipt): Promise<ReceiptResult> {
+    const payment = paymentOf(receipt);
     const outcome =
       receipt.type === 'SELL' && receipt.orderId
         ? await intake.toOrder({ ...payment, orderId: receipt.orderId })
@@ -131,16 +126,31 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
     if (envelope.data.receipts.length > MAX_RECEIPTS_PER_BATCH)
       return sendError(res, 413, `receipts: at most ${MAX_RECEIPTS_PER_BATCH} per request (got ${envelope.data.receipts.length})`);
 
-    const results = await mapLimit(envelope.data.receipts, START_CONCURRENCY, async (raw, i): Promise<ReceiptResult> => {
+    const results = new Array<ReceiptResult>(envelope.data.receipts.length);
+    const others: { i: number; receipt: MiddlewareReceipt }[] = [];
+    const sales: { i: number; sale: WalkInSale }[] = [];
+    envelope.data.receipts.forEach((raw, i) => {
       const parsed = MiddlewareReceiptSchema.safeParse(raw);
       const receiptId = typeof (raw as { receiptId?: unknown })?.receiptId === 'string' ? (raw as { receiptId: string }).receiptId : `#${i}`;
-      if (!parsed.success) return { receiptId, status: 'rejected', reason: fieldErrors(parsed.error) };
-      if (!stores.has(parsed.data.storeId)) return { receiptId, status: 'rejected', reason: `storeId: unknown store "${parsed.data.storeId}"` };
-      const sum = parsed.data.lines.reduce((s, l) => s + (l.price ?? 0) * l.quantity, 0);
-      if (parsed.data.lines.every((l) => l.price !== undefined) && parsed.data.lines.length > 0 && Math.round(sum) !== parsed.data.total)
-        return { receiptId, status: 'rejected', reason: `total: ${parsed.data.total} is not the sum of the lines (${Math.round(sum)})` };
-      return accept(parsed.data);
+      const reject = (reason: string) => (results[i] = { receiptId, status: 'rejected', reason });
+      if (!parsed.success) return reject(fieldErrors(parsed.error));
+      const r = parsed.data;
+      if (!stores.has(r.storeId)) return reject(`storeId: unknown store "${r.storeId}"`);
+      const sum = r.lines.reduce((s, l) => s + (l.price ?? 0) * l.quantity, 0);
+      if (r.lines.every((l) => l.price !== undefined) && r.lines.length > 0 && Math.round(sum) !== r.total)
+        return reject(`total: ${r.total} is not the sum of the lines (${Math.round(sum)})`);
+      if (!isWalkIn(r)) return others.push({ i, receipt: r });
+      if (r.lines.length === 0) return reject('lines: a walk-in sale (no orderId or accountNumber) needs the lines that left the shelf');
+      const lines = r.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity }));
+      sales.push({ i, sale: { payment: paymentOf(r), receipt: { key: `${r.storeId}:${r.receiptId}`, receiptId: r.receiptId, storeId: r.storeId, terminalStoreId: r.storeId, lines } } });
     });
+    const [walkInOutcomes] = await Promise.all([
+      walkIns(sales.map((s) => s.sale)),
+      mapLimit(others, START_CONCURRENCY, async ({ i, receipt }) => {
+        results[i] = await accept(receipt);
+      }),
+    ]);
+    sales.forEach(({ i, sale }, k) => (results[i] = { receiptId: sale.receipt.receiptId, ...walkInOutcomes[k] }));
     const rejected = results.filter((r) => r.status === 'rejected');
     for (const r of rejected) deps.logger.warn({ receiptId: r.receiptId, reason: r.reason }, 'middleware receipt rejected');
     deps.logger.info({ receipts: results.length, rejected: rejected.length, idempotencyKey: req.header('idempotency-key') }, 'middleware batch handled');

@@ -1,0 +1,128 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { FiscalAttributes } from '../../domain/fiscal';
+import type { OrderSnapshot } from '../../domain/order';
+import type { PosConfig, StoreConfig } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
+import type { BitrixClient } from '../bitrix/client';
+import { classifyErrors } from '../shared/activity-errors';
+import type { FermaClient, FermaRegistration } from './client';
+import {
+  buildFermaIncomeReceipt, buildFermaIncomeReturnReceipt,
+  type FermaIncomeReceiptInput, type FermaReceiptKind,
+} from './receipt';
+import type { FermaReceiptRequest } from './wire';
+
+export interface FermaActivityDeps {
+  bitrix: BitrixClient;
+  /** Absent when no store fiscalizes through OFD.ru Ferma. */
+  ferma?: FermaClient;
+  config: PosConfig;
+  /** Public base URL of our API, for Ferma's callback (a hint that hurries the status poll). */
+  callbackBaseUrl?: string;
+  logger?: Logger;
+}
+
+export interface RegisterFermaReceiptInput {
+  orderId: string;
+  storeId: string;
+  /** Deterministic per receipt, so that a retried activity is answered with the original receipt. */
+  invoiceId: string;
+  /** ISO 8601; decides the VAT rate of the lines. */
+  receiptTime: string;
+}
+
+export interface RegisterFermaRefundInput extends RegisterFermaReceiptInput {
+  /** ISO 8601 time of the refunded sale: its VAT rate applies. */
+  saleTime: string;
+  /** The sale receipt's kind; default: derived from the order's payments as for the sale. */
+  saleKind?: FermaReceiptKind;
+  /** What goes back; omitted = the whole order. */
+  lines?: { basketId: string; quantity: number }[];
+}
+
+export interface FermaReceiptStatusResult {
+  status: 'wait' | 'done' | 'fail';
+  fiscal?: FiscalAttributes;
+  error?: string;
+}
+
+/** An order fully paid online before pickup gets the prepayment-offset receipt (PaymentItems type 2). */
+function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): FermaReceiptKind {
+  const prepaid = order.payments.filter((p) => p.paid && !posPaySystems.has(p.paySystemId)).reduce((sum, p) => sum + p.sum, 0);
+  return prepaid >= order.total ? 'prepayment_offset' : 'full_payment';
+}
+
+export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, logger }: FermaActivityDeps) {
+  const posPaySystems = new Set(config.bitrix.posPaySystemIds);
+  const requireFerma = (): FermaClient => {
+    if (!ferma) throw ApplicationFailure.nonRetryable('OFD.ru Ferma is not configured (FERMA_API_URL, FERMA_LOGIN, FERMA_PASSWORD)', 'config');
+    return ferma;
+  };
+  const storeWithCompany = (storeId: string): StoreConfig & { company: NonNullable<StoreConfig['company']> } => {
+    const store = config.stores.find((s) => s.id === storeId);
+    if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${storeId} has no company data for Ferma in POS_CONFIG`, 'config');
+    return store as StoreConfig & { company: NonNullable<StoreConfig['company']> };
+  };
+  const callbackUrl = callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/ferma/callback` : undefined;
+
+  /** Reads the order (so buyer contacts never enter workflow history), builds the body, sends it. */
+  async function register(
+    input: RegisterFermaReceiptInput,
+    build: (common: FermaIncomeReceiptInput) => FermaReceiptRequest,
+  ): Promise<FermaRegistration> {
+    const client = requireFerma();
+    const store = storeWithCompany(input.storeId);
+    const order = await bitrix.getOrder(input.orderId);
+    let body: FermaReceiptRequest;
+    try {
+      body = build({
+        order,
+        invoiceId: input.invoiceId,
+        receiptTime: new Date(input.receiptTime),
+        timeZone: store.timeZone,
+        company: store.company,
+        kind: receiptKind(order, posPaySystems),
+        callbackUrl,
+      });
+    } catch (e) {
+      // The order itself cannot make a valid receipt (no contact, bad VAT...): a person must fix it.
+      throw ApplicationFailure.nonRetryable(`cannot build the Ferma receipt: ${(e as Error).message}`, 'receipt');
+    }
+    const registration = await client.register(body);
+    logger?.info(
+      { orderId: input.orderId, type: body.Request.Type, invoiceId: input.invoiceId, receiptId: registration.receiptId, alreadyAccepted: registration.alreadyAccepted },
+      'Ferma receipt registered',
+    );
+    return registration;
+  }
+
+  return classifyErrors({
+    /** Sends the Income receipt of a pickup payment. Ferma deduplicates by InvoiceId: a retry gets the original receipt. */
+    async registerFermaReceipt(input: RegisterFermaReceiptInput): Promise<{ receiptId: string; alreadyAccepted: boolean }> {
+      const { receiptId, alreadyAccepted } = await register(input, buildFermaIncomeReceipt);
+      return { receiptId, alreadyAccepted };
+    },
+
+    /** Sends the IncomeReturn receipt of a refund, with the sale's VAT and payment form; same idempotency. */
+    async registerFermaRefund(input: RegisterFermaRefundInput): Promise<{ receiptId: string; alreadyAccepted: boolean }> {
+      const { receiptId, alreadyAccepted } = await register(input, (common) => buildFermaIncomeReturnReceipt({
+        ...common,
+        kind: input.saleKind ?? common.kind,
+        saleTime: new Date(input.saleTime),
+        lines: input.lines,
+      }));
+      return { receiptId, alreadyAccepted };
+    },
+
+    async getFermaReceiptStatus(input: { receiptId: string }): Promise<FermaReceiptStatusResult> {
+      const status = await requireFerma().getStatus({ receiptId: input.receiptId });
+      return {
+        status: status.status,
+        fiscal: status.status === 'done' ? status.fiscal : undefined,
+        error: status.error ? `${status.error.message} (Ferma ${status.stage})` : undefined,
+      };
+    },
+  });
+}
+
+export type FermaActivities = ReturnType<typeof createFermaActivities>;

@@ -1,0 +1,144 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defineQuery } from '@temporalio/workflow';
+import type { QueryDefinition } from '@temporalio/common';
+import type { FiscalAttributes } from '../../domain/fiscal';
+import type { Kopecks } from '../../domain/money';
+import { posPaymentWorkflowId, terminalReceiptWorkflowId, type PosPaymentStatus } from '../../domain/payment';
+import type { ReceiptLine } from '../../domain/walk-in';
+import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
+import type { TerminalReceiptInput, TerminalReceiptState } from '../../workflows/terminal-receipt';
+
+export interface RefundLookupDeps {
+  client: Client;
+  config: PosConfig;
+}
+
+// The status queries of the workflows a sale may have gone through (both are named "status").
+const paymentStatusQuery = defineQuery<PosPaymentStatus>('status');
+const receiptStatusQuery = defineQuery<TerminalReceiptState>('status');
+
+export type RefundStore = Pick<StoreConfig, 'id' | 'fiscalMode' | 'bitrixStoreId' | 'terminalKind' | 'evotorStoreId' | 'evotorDeviceIds'>;
+
+/** Where a sale went and what became of it, as far as a refund needs to know. */
+export type SaleLookup =
+  /** Not there yet, or still being processed: ask again later. */
+  | { status: 'pending'; reason: string }
+  /** Will not resolve by waiting: a person must look. */
+  | { status: 'problem'; reason: string; action: string }
+  | {
+      status: 'order';
+      orderId: string;
+      /** The order's payment receipts (their ids are the Bitrix payment's psInvoiceId). */
+      saleReceiptIds: string[];
+      paidAmount: Kopecks;
+      currency?: string;
+      accountNumber?: string;
+      /** The sale's fiscal receipt: `source: 'atol'` means we sent a `sell` that a `sell_refund` must mirror. */
+      fiscal?: FiscalAttributes;
+      /** The payment workflow's stage: COMPLETED, CANCELLED, AWAITING_REFUND (a cancellation waits for this refund). */
+      paymentStage: string;
+      saleTime: string;
+    }
+  | { status: 'walk-in'; storeId?: string; terminalStoreId: string; lines: ReceiptLine[]; amount: Kopecks; currency: string; saleTime: string };
+
+/** Look-ups in Temporal itself (the workflows a sale went through): cheap, and they cost Bitrix nothing. */
+export function createRefundLookupActivities({ client, config }: RefundLookupDeps) {
+  const pending = (reason: string): SaleLookup => ({ status: 'pending', reason });
+  const problem = (reason: string, action: string): SaleLookup => ({ status: 'problem', reason, action });
+
+  async function queryOrNothing<T>(workflowId: string, query: QueryDefinition<T>): Promise<T | undefined> {
+    try {
+      return await client.workflow.getHandle(workflowId).query(query);
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /** The receipt as the door handed it over: the first event of its workflow's history. */
+  async function receiptInput(workflowId: string): Promise<TerminalReceiptInput | undefined> {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<TerminalReceiptInput>(payload) : undefined;
+  }
+
+  async function orderSale(orderId: string, saleReceiptId: string | undefined): Promise<SaleLookup> {
+    const handle = client.workflow.getHandle(posPaymentWorkflowId(orderId));
+    let execution: string;
+    try {
+      execution = (await handle.describe()).status.name;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return pending(`order ${orderId} has no payment workflow yet`);
+      throw e;
+    }
+    const status = await handle.query(paymentStatusQuery);
+    const sale = saleReceiptId ? status.payments.find((p) => p.receiptId === saleReceiptId) : status.payments[0];
+    if (execution === 'RUNNING' && status.stage !== 'AWAITING_REFUND') {
+      if (!sale) return pending(`the sale receipt has not reached order ${orderId}'s payment workflow yet`);
+      return pending(`order ${orderId}'s payment is still being processed (stage ${status.stage})`);
+    }
+    if (execution !== 'RUNNING' && execution !== 'COMPLETED')
+      return problem(`order ${orderId}'s payment workflow ended ${execution}`, 'Check the order in Bitrix and the payment workflow, then handle the refund by hand and resolve with a note.');
+    if (!sale)
+      return problem(
+        saleReceiptId ? `receipt ${saleReceiptId} is not a payment of order ${orderId}` : `order ${orderId} has no payment taken at a terminal`,
+        'Find the sale this refund belongs to; handle it by hand in Bitrix, then resolve with a note.',
+      );
+    return {
+      status: 'order',
+      orderId,
+      saleReceiptIds: status.payments.map((p) => p.receiptId),
+      paidAmount: status.paidAmount,
+      currency: status.currency,
+      accountNumber: status.accountNumber,
+      fiscal: status.fiscal,
+      paymentStage: status.stage,
+      saleTime: status.fiscal?.receiptDateTime ?? sale.paidAt,
+    };
+  }
+
+  return {
+    /** Our store of a refund receipt, and how long a refund may wait for its sale. */
+    async refundSettings(input: { terminalStoreId: string; storeId?: string }): Promise<{ store?: RefundStore; saleDeadlineMs: number; problem?: string }> {
+      const store = config.stores.find((s) => (input.storeId ? s.id === input.storeId : s.evotorStoreId === input.terminalStoreId));
+      const saleDeadlineMs = durationMs(config.refunds.saleDeadline);
+      if (!store) return { saleDeadlineMs, problem: `terminal store ${input.storeId ?? input.terminalStoreId} is not in POS_CONFIG` };
+      const { id, fiscalMode, bitrixStoreId, terminalKind, evotorStoreId, evotorDeviceIds } = store;
+      return { store: { id, fiscalMode, bitrixStoreId, terminalKind, evotorStoreId, evotorDeviceIds }, saleDeadlineMs };
+    },
+
+    /**
+     * Where the sale a refund names went: an order's payment (the order id from the refund's extras, or the
+     * order the sale receipt was matched to) or a walk-in sale. A sale not yet through its workflow is
+     * `pending`: the refund waits for it rather than reverse what has not been done.
+     */
+    async findSale(input: { terminalStoreId: string; saleReceiptId?: string; orderIdHint?: string }): Promise<SaleLookup> {
+      let orderId = input.orderIdHint;
+      if (input.saleReceiptId) {
+        const receiptWorkflowId = terminalReceiptWorkflowId(input.terminalStoreId, input.saleReceiptId);
+        const receipt = await queryOrNothing(receiptWorkflowId, receiptStatusQuery);
+        if (receipt?.matchedOrderId) orderId = receipt.matchedOrderId;
+        else if (receipt?.stage === 'QUEUED_FOR_DEDUCTION') {
+          const sold = await receiptInput(receiptWorkflowId);
+          if (!sold?.lines?.length) return problem(`the walk-in sale ${input.saleReceiptId} has no lines`, 'Return the goods by hand in Bitrix if they left the warehouse, then resolve with a note.');
+          return {
+            status: 'walk-in',
+            storeId: receipt.storeId,
+            terminalStoreId: sold.payment.terminalStoreId,
+            lines: sold.lines,
+            amount: sold.payment.amount,
+            currency: sold.payment.currency,
+            saleTime: sold.payment.paidAt,
+          };
+        } else if (receipt?.stage === 'MATCHING') return pending('the sale receipt is still being matched to an order');
+        else if (receipt?.stage === 'NEEDS_ATTENTION') return pending(`the sale receipt waits for a person in ${receiptWorkflowId}: ${receipt.reason ?? ''}`.trim());
+        else if (receipt)
+          return problem(`the sale receipt was closed by hand in ${receiptWorkflowId}${receipt.resolution ? ` (${receipt.resolution})` : ''}`, 'Handle this refund by hand as well, then resolve with a note.');
+      }
+      if (!orderId) return pending(`the sale receipt ${input.saleReceiptId ?? '(not named)'} has not reached us yet`);
+      return orderSale(orderId, input.saleReceiptId);
+    },
+  };
+}
+
+export type RefundLookupActivities = ReturnType<typeof createRefundLookupActivities>;
