@@ -7,6 +7,7 @@ import { atolCallbackRouter } from './routes/atol-callback';
 import { bitrixWebhookRouter } from './routes/bitrix-webhook';
 import { evotorWebhookRouter } from './routes/evotor-webhook';
 import { middlewareRouter } from './routes/middleware';
+import { reconciliationRouter } from './routes/reconciliation';
 import type { SigningKey } from './signature';
 import type { PosConfig } from '../lib/config';
 import { sendError } from './errors';
@@ -41,6 +42,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, logger: deps.logger }));
   app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
   app.use(atolCallbackRouter({ client: deps.client, logger: deps.logger }));
+  app.use(reconciliationRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {

@@ -22,12 +22,15 @@ export interface FiscalAttributes {
   total?: number;
 }
 
-/** The ATOL `external_id` of an order's sale receipt: deterministic, so a resend is answered with code 33. */
-export function atolSellExternalId(orderId: string, attempt: number): string {
+/**
+ * The id a cloud register deduplicates an order's sale receipt by (ATOL `external_id`, Ferma `InvoiceId`):
+ * deterministic, so a resend gets the first receipt back (ATOL code 33, Ferma 1019).
+ */
+export function cloudSellExternalId(orderId: string, attempt: number): string {
   return attempt <= 1 ? `pos-${orderId}-sell` : `pos-${orderId}-sell-${attempt}`;
 }
 
-/** The order id in an external_id made by atolSellExternalId, or undefined for anything else. */
-export function orderIdOfAtolSellExternalId(externalId: string): string | undefined {
+/** The order id in an id made by cloudSellExternalId, or undefined for anything else. */
+export function orderIdOfCloudSellExternalId(externalId: string): string | undefined {
   return /^pos-(\d+)-sell(?:-\d+)?$/.exec(externalId)?.[1];
 }

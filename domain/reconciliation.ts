@@ -10,7 +10,7 @@ export const DIVERGENCE_CLASSES = {
   'missed-bitrix-event': 'A Bitrix order waiting for in-store payment had no workflow (its event was lost): the order was handed to its events workflow',
   'payment-without-fiscal-receipt': 'A payment without its fiscal receipt: fiscalization started through the order\'s workflow, or reported',
   'walk-in-not-recorded': 'A terminal sale without our order id that no workflow knew (a walk-in sale never deducted): its receipt workflow was started',
-  'refund-not-reflected': 'A refund (PAYBACK) at the terminal that no workflow knew',
+  'refund-not-reflected': 'A refund (PAYBACK) at the terminal that no workflow knew (so Bitrix never saw it): its refund workflow was started',
   'bitrix-paid-without-terminal-receipt': 'A POS payment marked paid in Bitrix with no terminal receipt behind it',
   'amount-mismatch': 'The terminal took a different amount than Bitrix shows for the payment',
   'stuck-workflow': 'A workflow in one stage for longer than that stage\'s limit',
@@ -85,6 +85,8 @@ export interface ReconciliationReport {
   items: ReportItem[];
   /** Items found but not listed because the report was full (they are in `counts`). */
   itemsOmitted: number;
+  /** Sources that could not be read (the run went on without them): the report is incomplete there. */
+  problems: string[];
 }
 
 export function emptyCounts(): Counts {
@@ -105,6 +107,7 @@ export function newReport(runId: string, kind: ReconciliationKind, window: { fro
     continuedAsNew: 0,
     items: [],
     itemsOmitted: 0,
+    problems: [],
   };
 }
 
@@ -145,6 +148,7 @@ export function reportSummary(report: ReconciliationReport, progress?: string): 
     lines.push(['| divergence | healed | reported |', '| --- | --- | --- |', ...rows.map((c) => `| ${c} | ${report.counts[c].healed} | ${report.counts[c].reported} |`)].join('\n'));
   }
   if (report.itemsOmitted) lines.push(`${report.itemsOmitted} more item(s) counted but not listed.`);
+  if (report.problems.length) lines.push(`**Incomplete**: ${report.problems.join('; ')}`);
   return lines.join('\n\n');
 }
 
@@ -214,7 +218,18 @@ export function mergeDayReports(date: string, reports: ReconciliationReport[]) {
   for (const item of items.values()) counts[item.class][item.action]++;
   return {
     date,
-    runs: sorted.map((r) => ({ runId: r.runId, kind: r.kind, from: r.from, to: r.to, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: r.counts, totals: r.totals, itemsOmitted: r.itemsOmitted })),
+    runs: sorted.map((r) => ({
+      runId: r.runId,
+      kind: r.kind,
+      from: r.from,
+      to: r.to,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      counts: r.counts,
+      totals: r.totals,
+      itemsOmitted: r.itemsOmitted,
+      problems: r.problems,
+    })),
     counts,
     items: [...items.values()],
   };

@@ -1,6 +1,7 @@
 import { AtolClient } from '../activities/atol/client';
 import { BitrixClient } from '../activities/bitrix/client';
 import { EvotorCloudClient } from '../activities/evotor/client';
+import { FermaClient } from '../activities/ferma/client';
 import { ConfigError, type EnvConfig } from './config';
 import type { Logger } from './logger';
 
@@ -11,7 +12,7 @@ function required(env: EnvConfig, name: keyof EnvConfig): string {
 }
 
 /** The outside-system clients, built from the validated environment. */
-export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixClient; evotor: EvotorCloudClient; atol?: AtolClient } {
+export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixClient; evotor: EvotorCloudClient; atol?: AtolClient; ferma?: FermaClient } {
   return {
     atol: env.ATOL_API_URL
       ? new AtolClient({
@@ -21,6 +22,9 @@ export function createClients(env: EnvConfig, logger: Logger): { bitrix: BitrixC
           groupCode: required(env, 'ATOL_GROUP_CODE'),
           logger: logger.child({ system: 'atol' }),
         })
+      : undefined,
+    ferma: env.FERMA_API_URL
+      ? new FermaClient({ apiUrl: env.FERMA_API_URL, login: required(env, 'FERMA_LOGIN'), password: required(env, 'FERMA_PASSWORD'), logger: logger.child({ system: 'ferma' }) })
       : undefined,
     bitrix: new BitrixClient({ restUrl: required(env, 'BITRIX_REST_URL'), logger }),
     evotor: new EvotorCloudClient({

@@ -35,6 +35,9 @@ const EnvSchema = z.object({
   ATOL_LOGIN: z.string().min(1).optional(),
   ATOL_PASSWORD: z.string().min(1).optional(),
   ATOL_GROUP_CODE: z.string().min(1).optional(),
+  FERMA_API_URL: optionalUrl,
+  FERMA_LOGIN: z.string().min(1).optional(),
+  FERMA_PASSWORD: z.string().min(1).optional(),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Where outside systems reach our API (ATOL callbacks); unset = no callbacks, the report is polled. */
@@ -64,7 +67,7 @@ const StoreSchema = z.object({
   evotorStoreId: z.string().min(1).optional(),
   /** Terminals that get order pushes. */
   evotorDeviceIds: z.array(z.string().min(1)).default([]),
-  fiscalMode: z.enum(['terminal', 'atol', '1c']).default('terminal'),
+  fiscalMode: z.enum(['terminal', 'atol', 'ferma', '1c']).default('terminal'),
   /** IANA time zone used to render local times (ATOL timestamps). */
   timeZone: z.string().min(1).default('Europe/Moscow'),
   company: z
@@ -156,8 +159,8 @@ export const PosConfigSchema = z
       ids.add(s.id);
       if (s.terminalKind === 'evotor' && !s.evotorStoreId)
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'evotorStoreId'], message: 'required for terminalKind "evotor"' });
-      if (s.fiscalMode === 'atol' && !s.company)
-        ctx.addIssue({ code: 'custom', path: ['stores', i, 'company'], message: 'required for fiscalMode "atol"' });
+      if ((s.fiscalMode === 'atol' || s.fiscalMode === 'ferma') && !s.company)
+        ctx.addIssue({ code: 'custom', path: ['stores', i, 'company'], message: `required for fiscalMode "${s.fiscalMode}"` });
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone });
       } catch {
@@ -226,5 +229,6 @@ export function missingOutsideSystems(env: EnvConfig): string[] {
   if (!env.BITRIX_REST_URL) missing.push('bitrix');
   if (!env.EVOTOR_API_URL) missing.push('evotor');
   if (!env.ATOL_API_URL) missing.push('atol');
+  if (!env.FERMA_API_URL) missing.push('ferma');
   return missing;
 }

@@ -5,11 +5,13 @@ import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { AtolClient } from '../activities/atol/client';
 import { BitrixClient } from '../activities/bitrix/client';
 import { EvotorCloudClient } from '../activities/evotor/client';
+import { FermaClient } from '../activities/ferma/client';
 import { createApi, listen } from '../api/server';
 import { parseSigningKeys } from '../api/signature';
 import { startAtolSimulator, type AtolSimulator } from '../simulators/atol';
 import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
+import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
 import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
 import type { EnvConfig, PosConfig } from './config';
 import type { Logger } from './logger';
@@ -23,7 +25,7 @@ export interface StackOptions {
   namespace: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Ports for the API and simulators; 0 = ephemeral. */
-  ports?: { api?: number; bitrix?: number; evotor?: number; atol?: number };
+  ports?: { api?: number; bitrix?: number; evotor?: number; atol?: number; ferma?: number };
   /** ATOL simulator: time from acceptance to the report (default 1 s, as the real service roughly takes). */
   atolProcessingDelayMs?: number;
   bitrixRateLimit?: { rps: number; burst: number } | null;
@@ -46,6 +48,7 @@ export interface Stack {
   bitrix?: BitrixSimulator;
   evotor?: EvotorSimulator;
   atol?: AtolSimulator;
+  ferma?: FermaSimulator;
   client: Client;
   stop(): Promise<void>;
 }
@@ -147,6 +150,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       logger: logger.child({ system: 'evotor' }),
     });
 
+    let ferma: FermaSimulator | undefined;
+    const fermaCredentials = { login: env.FERMA_LOGIN ?? 'sandbox-login', password: env.FERMA_PASSWORD ?? secret() };
+    if (!env.FERMA_API_URL) {
+      ferma = await startFermaSimulator({
+        port: opts.ports?.ferma ?? 0,
+        ...fermaCredentials,
+        processingDelayMs: opts.atolProcessingDelayMs,
+        confirmationDelayMs: opts.atolProcessingDelayMs,
+        logger: logger.child({ service: 'ferma-simulator' }),
+      });
+      stops.push(() => ferma!.close());
+    }
+    const fermaClient = new FermaClient({ apiUrl: env.FERMA_API_URL ?? ferma!.url, ...fermaCredentials, logger: logger.child({ system: 'ferma' }) });
+
     const atolClient = new AtolClient({ apiUrl: env.ATOL_API_URL ?? atol!.url, ...atolCredentials, logger: logger.child({ system: 'atol' }) });
 
     const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
@@ -163,6 +180,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       bitrix: bitrixClient,
       evotor: evotorClient,
       atol: atolClient,
+      ferma: fermaClient,
       publicBaseUrl: env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined),
       logger,
       workflowBundle: opts.workflowBundle,
@@ -190,7 +208,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     bitrix?.addEventHandler({ event: 'ONSALEORDERSAVED', handler: `${apiUrl}/webhooks/bitrix`, applicationToken: bitrixAppToken });
     evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
 
-    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, client, stop };
+    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, ferma, client, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -1,4 +1,4 @@
-import { orderIdOfAtolSellExternalId, atolSellExternalId } from '../domain/fiscal';
+import { orderIdOfCloudSellExternalId, cloudSellExternalId } from '../domain/fiscal';
 import type { PosPaymentStatus } from '../domain/payment';
 import { statusQuery } from '../workflows/pos-payment';
 import { postJson } from './support/http';
@@ -16,10 +16,10 @@ describe('ATOL callback door', () => {
   const post = (body: unknown) => postJson(`${stack.apiUrl}/webhooks/atol/callback`, body);
 
   it('reads the order id back from the external ids we make, and nothing else', () => {
-    expect(orderIdOfAtolSellExternalId(atolSellExternalId('236', 1))).toBe('236');
-    expect(orderIdOfAtolSellExternalId(atolSellExternalId('236', 3))).toBe('236');
-    expect(orderIdOfAtolSellExternalId('pos-236-refund')).toBeUndefined();
-    expect(orderIdOfAtolSellExternalId('other-236-sell')).toBeUndefined();
+    expect(orderIdOfCloudSellExternalId(cloudSellExternalId('236', 1))).toBe('236');
+    expect(orderIdOfCloudSellExternalId(cloudSellExternalId('236', 3))).toBe('236');
+    expect(orderIdOfCloudSellExternalId('pos-236-refund')).toBeUndefined();
+    expect(orderIdOfCloudSellExternalId('other-236-sell')).toBeUndefined();
   });
 
   it('wakes the running order workflow with a hint signal', async () => {

@@ -3,12 +3,20 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from
 import { createBitrixActivities } from '../activities/bitrix/activities';
 import type { BitrixClient } from '../activities/bitrix/client';
 import type { AtolClient } from '../activities/atol/client';
+import { createFermaActivities } from '../activities/ferma/activities';
+import type { FermaClient } from '../activities/ferma/client';
 import { createEvotorActivities } from '../activities/evotor/activities';
 import { createFiscalActivities } from '../activities/fiscal/activities';
 import { createRefundActivities } from '../activities/refund/activities';
 import { createRefundLookupActivities } from '../activities/refund/lookup';
 import { createTemporalActivities } from '../activities/temporal/activities';
 import { createWalkInActivities } from '../activities/walk-in/activities';
+import {
+  createReconciliationBitrixActivities,
+  createReconciliationTemporalActivities,
+  createReconciliationTerminalActivities,
+} from '../activities/reconciliation/activities';
+import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { TASK_QUEUES } from '../domain/payment';
 
@@ -28,7 +36,9 @@ export interface WorkerDeps {
   evotor: EvotorCloudClient;
   /** ATOL Online, for stores with fiscalMode "atol". */
   atol?: AtolClient;
-  /** Our API's public base URL, for ATOL callbacks. */
+  /** OFD.ru Ferma, for stores with fiscalMode "ferma". */
+  ferma?: FermaClient;
+  /** Our API's public base URL, for ATOL and Ferma callbacks. */
   publicBaseUrl?: string;
   logger: Logger;
   /** Bitrix requests per second allowed across all workers (server-side task-queue limit). */
@@ -71,6 +81,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         activities: {
           ...createTemporalActivities({ client: deps.client, config: deps.config }),
           ...createRefundLookupActivities({ client: deps.client, config: deps.config }),
+          ...createReconciliationTemporalActivities({ client: deps.client, config: deps.config }),
         },
       }),
     [TASK_QUEUES.deductions]: () => Worker.create({ ...common, taskQueue: TASK_QUEUES.deductions, workflowBundle }),
@@ -82,6 +93,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...refunds.bitrix,
+          ...createReconciliationBitrixActivities({ client: deps.client, bitrix: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
         },
         // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.
         maxTaskQueueActivitiesPerSecond: deps.bitrixActivitiesPerSecond,
@@ -90,7 +102,11 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.evotor,
-        activities: { ...createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }), ...refunds.evotor },
+        activities: {
+          ...createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
+          ...refunds.evotor,
+          ...createReconciliationTerminalActivities({ client: deps.client, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
+        },
       }),
     [TASK_QUEUES.fiscal]: () =>
       Worker.create({
@@ -104,12 +120,21 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
             callbackBaseUrl: deps.publicBaseUrl,
             logger: deps.logger.child({ system: 'fiscal' }),
           }),
+          ...createFermaActivities({
+            bitrix: deps.bitrix,
+            ferma: deps.ferma,
+            config: deps.config,
+            callbackBaseUrl: deps.publicBaseUrl,
+            logger: deps.logger.child({ system: 'ferma' }),
+          }),
           ...refunds.fiscal,
         },
       }),
   };
   const workers = await Promise.all(ALL_TASK_QUEUES.filter((q) => queues.has(q)).map((q) => factories[q]()));
   if (queues.has(TASK_QUEUES.deductions)) await ensureDeductionWorkflows(deps.client, deps.config);
+  // The process that runs the workflows keeps the reconciliation schedules in step with POS_CONFIG.
+  if (queues.has(TASK_QUEUES.workflows)) await ensureReconciliationSchedules(deps.client, deps.config, deps.logger);
   return workers;
 }
 

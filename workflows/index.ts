@@ -6,3 +6,4 @@ export { walkInProblemWorkflow } from './walk-in-problem';
 export { refundWorkflow } from './refund';
 export { refundLedgerWorkflow } from './refund-ledger';
 export { orderCancellationWorkflow } from './order-cancellation';
+export { reconciliationWorkflow } from './reconciliation';

@@ -17,8 +17,9 @@ import {
 } from '@temporalio/workflow';
 import type { BitrixActivities, OrderContext, PickupStore } from '../activities/bitrix/activities';
 import type { EvotorActivities } from '../activities/evotor/activities';
+import type { FermaActivities } from '../activities/ferma/activities';
 import type { FiscalActivities } from '../activities/fiscal/activities';
-import { atolSellExternalId, type FiscalAttributes } from '../domain/fiscal';
+import { cloudSellExternalId, type FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
 import {
   TASK_QUEUES,
@@ -52,6 +53,7 @@ const evotor = proxyActivities<EvotorActivities>({ taskQueue: TASK_QUEUES.evotor
 // A push cannot be looked up before it is sent again, so it is sent at most once: best effort, never doubled.
 const evotorPush = proxyActivities<EvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
 const fiscal = proxyActivities<FiscalActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
+const ferma = proxyActivities<FermaActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 
 /** Ends the workflow early with an outcome chosen by a person or by Bitrix. */
 class Finish extends Error {
@@ -377,28 +379,41 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       }
     }
 
+    // A cloud register (ATOL Online or OFD.ru Ferma): register under a deterministic id, then poll its status.
+    const cloud =
+      store.fiscalMode === 'ferma'
+        ? {
+            name: 'Ferma',
+            register: (id: string) => ferma.registerFermaReceipt({ orderId, storeId: store.id, invoiceId: id, receiptTime: now() }).then((r) => r.receiptId),
+            report: (handle: string) => ferma.getFermaReceiptStatus({ receiptId: handle }),
+          }
+        : {
+            name: 'ATOL',
+            register: (id: string) => fiscal.registerAtolSell({ orderId, storeId: store.id, externalId: id, receiptTime: now() }).then((r) => r.uuid),
+            report: (handle: string) => fiscal.getAtolReport({ uuid: handle }),
+          };
     for (let attempt = 1; ; attempt++) {
-      const externalId = atolSellExternalId(orderId, attempt);
-      enter('FISCALIZING', `ATOL Online receipt ${externalId}`, deadline);
-      const { uuid } = await step('send receipt to ATOL', 'Check ATOL credentials and the order data named in the error, then retry.', () =>
-        fiscal.registerAtolSell({ orderId, storeId: store.id, externalId, receiptTime: now() }),
+      const externalId = cloudSellExternalId(orderId, attempt);
+      enter('FISCALIZING', `${cloud.name === 'ATOL' ? 'ATOL Online' : 'OFD.ru Ferma'} receipt ${externalId}`, deadline);
+      const uuid = await step(`send receipt to ${cloud.name}`, `Check ${cloud.name} credentials and the order data named in the error, then retry.`, () =>
+        cloud.register(externalId),
       );
       for (let delay = POLL_INITIAL_MS; ; ) {
-        const report = await step('read ATOL report', 'Check that ATOL Online is reachable, then retry.', () => fiscal.getAtolReport({ uuid }));
+        const report = await step(`read ${cloud.name} report`, `Check that ${cloud.name} is reachable, then retry.`, () => cloud.report(uuid));
         if (report.status === 'done' && report.fiscal) return report.fiscal;
         if (report.status === 'fail') {
           await needsAttention(
-            'ATOL receipt',
-            `ATOL failed receipt ${externalId}: ${report.error ?? 'no reason given'}`,
-            'Fix the cause (ATOL settings, the order\'s data), then retry: a new receipt is sent.',
+            `${cloud.name} receipt`,
+            `${cloud.name} failed receipt ${externalId}: ${report.error ?? 'no reason given'}`,
+            `Fix the cause (${cloud.name} settings, the order's data), then retry: a new receipt is sent.`,
           );
           break;
         }
         if (Date.now() >= deadlineAt) {
           await needsAttention(
-            'read ATOL report',
-            `ATOL has not processed receipt ${externalId} (uuid ${uuid}) within ${minutes} min`,
-            'Check the receipt in the ATOL Online account; retry to keep waiting for the same receipt.',
+            `read ${cloud.name} report`,
+            `${cloud.name} has not processed receipt ${externalId} (id ${uuid}) within ${minutes} min`,
+            `Check the receipt in the ${cloud.name} account; retry to keep waiting for the same receipt.`,
           );
           continue;
         }

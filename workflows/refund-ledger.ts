@@ -53,7 +53,7 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
   let sale = input.sale;
   const entries: LedgerEntry[] = [...(input.entries ?? [])];
   const subscribers = new Set<string>(input.subscribers ?? []);
-  const outbox: { to: string; decision?: LedgerDecision; view?: boolean }[] = [];
+  const outbox: { to: string; decision?: LedgerDecision; view?: boolean; quiet?: boolean }[] = [];
   let changed = false;
 
   const view = (): LedgerView => {
@@ -111,11 +111,11 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
     setCurrentDetails(lines.join('\n\n'));
   };
 
-  async function deliver(to: string, send: () => Promise<void>): Promise<void> {
+  async function deliver(to: string, quiet: boolean, send: () => Promise<void>): Promise<void> {
     try {
       await send();
     } catch (err) {
-      log.warn('could not tell a workflow about the ledger', { saleKey, to, error: (err as Error).message });
+      if (!quiet) log.warn('could not tell a workflow about the ledger', { saleKey, to, error: (err as Error).message });
     }
   }
 
@@ -126,15 +126,15 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
     const batch = outbox.splice(0);
     if (changed) {
       changed = false;
-      const watchers = new Set(subscribers);
+      for (const to of subscribers) if (!batch.some((b) => b.to === to && b.view)) batch.push({ to, view: true });
       // A cancelled order's cancellation workflow waits for its refunds: told without subscribing, so a
-      // refund that starts this ledger after the cancellation asked is never missed.
-      if (sale?.kind === 'order' && sale.orderId) watchers.add(orderCancellationWorkflowId(sale.orderId));
-      for (const to of watchers) if (!batch.some((b) => b.to === to && b.view)) batch.push({ to, view: true });
+      // refund that starts this ledger after the cancellation asked is never missed. Usually there is none.
+      const cancellation = sale?.kind === 'order' && sale.orderId ? orderCancellationWorkflowId(sale.orderId) : undefined;
+      if (cancellation && !batch.some((b) => b.to === cancellation && b.view)) batch.push({ to: cancellation, view: true, quiet: true });
     }
     await Promise.all(
       batch.map((b) =>
-        deliver(b.to, () =>
+        deliver(b.to, Boolean(b.quiet), () =>
           b.decision
             ? getExternalWorkflowHandle(b.to).signal(ledgerDecisionSignal, b.decision)
             : getExternalWorkflowHandle(b.to).signal(ledgerChangedSignal, current),

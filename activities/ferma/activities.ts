@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { FiscalAttributes } from '../../domain/fiscal';
-import type { OrderSnapshot } from '../../domain/order';
 import type { PosConfig, StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
+import { receiptKind } from '../fiscal/activities';
 import { classifyErrors } from '../shared/activity-errors';
 import type { FermaClient, FermaRegistration } from './client';
 import {
@@ -46,11 +46,6 @@ export interface FermaReceiptStatusResult {
   error?: string;
 }
 
-/** An order fully paid online before pickup gets the prepayment-offset receipt (PaymentItems type 2). */
-function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): FermaReceiptKind {
-  const prepaid = order.payments.filter((p) => p.paid && !posPaySystems.has(p.paySystemId)).reduce((sum, p) => sum + p.sum, 0);
-  return prepaid >= order.total ? 'prepayment_offset' : 'full_payment';
-}
 
 export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, logger }: FermaActivityDeps) {
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
@@ -63,7 +58,10 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
     if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${storeId} has no company data for Ferma in POS_CONFIG`, 'config');
     return store as StoreConfig & { company: NonNullable<StoreConfig['company']> };
   };
-  const callbackUrl = callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/ferma/callback` : undefined;
+  // Ferma's callback body names only its own ReceiptId: our InvoiceId travels in the URL, so the callback
+  // can wake the right workflow (it is a hint only; the workflow reads the status from Ferma itself).
+  const callbackUrl = (invoiceId: string) =>
+    callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/ferma/callback?invoiceId=${encodeURIComponent(invoiceId)}` : undefined;
 
   /** Reads the order (so buyer contacts never enter workflow history), builds the body, sends it. */
   async function register(
@@ -82,7 +80,7 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
         timeZone: store.timeZone,
         company: store.company,
         kind: receiptKind(order, posPaySystems),
-        callbackUrl,
+        callbackUrl: callbackUrl(input.invoiceId),
       });
     } catch (e) {
       // The order itself cannot make a valid receipt (no contact, bad VAT...): a person must fix it.

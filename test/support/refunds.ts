@@ -47,6 +47,7 @@ export async function payOrderAtTerminal(
   stack: TestStack,
   store: StoreKey,
   lines: { product: typeof GRINDER; quantity: number }[],
+  /** The stage to wait for after paying ('none': do not wait). */
   opts: { until?: string; beforePay?: () => void | Promise<void> } = {},
 ) {
   const { device, warehouse } = STORES[store];
@@ -61,7 +62,7 @@ export async function payOrderAtTerminal(
   await opts.beforePay?.();
   const sale = stack.evotor.payPush(device, { pushId: push.id, paymentSource: 'PAY_CARD' });
   await stack.evotor.flush();
-  if (opts.until !== null) await waitForOrderStage(stack, order.id, opts.until ?? 'COMPLETED');
+  if (opts.until !== 'none') await waitForOrderStage(stack, order.id, opts.until ?? 'COMPLETED');
   return { order, sale };
 }
 

@@ -1,0 +1,190 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  OrderCandidate,
+  ReconciliationBitrixActivities,
+  ReconciliationPlan,
+  ReconciliationTemporalActivities,
+  ReconciliationTerminalActivities,
+} from '../activities/reconciliation/activities';
+import { TASK_QUEUES } from '../domain/payment';
+import {
+  addPage,
+  newReport,
+  previousDayWindow,
+  recentWindow,
+  reportSummary,
+  totalFound,
+  type ReconciliationKind,
+  type ReconciliationReport,
+} from '../domain/reconciliation';
+
+export interface ReconciliationInput {
+  kind: ReconciliationKind;
+  /** An explicit window (a run by hand), ISO 8601; otherwise from the kind. */
+  from?: string;
+  to?: string;
+  /** frequent/manual: the window's length (default 2 h), ending `settle` before the run starts. */
+  windowMs?: number;
+  /** nightly: the previous day in this time zone. */
+  timeZone?: string;
+  /** How the schedule runs it (informational; a changed schedule changes its arguments). */
+  every?: string;
+  at?: string;
+  /** Carried across continue-as-new. */
+  progress?: ReconciliationProgress;
+}
+
+type Phase =
+  | { name: 'terminal'; store: number; cursor?: string }
+  | { name: 'bitrix'; mode: 'awaiting' | 'paid'; start: number }
+  | { name: 'stuck' };
+
+export interface ReconciliationProgress {
+  plan: ReconciliationPlan;
+  report: ReconciliationReport;
+  phase: Phase;
+  /** Documents uploaded after this instant (ms) are left to their webhooks. */
+  uploadedBefore: number;
+}
+
+export const reconciliationReportQuery = defineQuery<ReconciliationReport>('report');
+
+const DEFAULT_WINDOW_MS = 2 * 3_600_000;
+/** Evotor pages per activity call (heartbeating), and activity calls per run before continue-as-new. */
+const TERMINAL_PAGES_PER_CALL = 5;
+const CALLS_PER_RUN = 150;
+const CANDIDATES_PER_CALL = 50;
+const STUCK_PER_STAGE = 200;
+
+// Outages are retried for a while; a source that stays unreadable is named in the report, and the run goes on.
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+const terminal = proxyActivities<ReconciliationTerminalActivities>({
+  taskQueue: TASK_QUEUES.evotor,
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '1m',
+  scheduleToCloseTimeout: '30m',
+  retry,
+});
+const bitrix = proxyActivities<ReconciliationBitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '2m', scheduleToCloseTimeout: '30m', retry });
+const temporal = proxyActivities<ReconciliationTemporalActivities>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '2m', scheduleToCloseTimeout: '10m', retry });
+
+/**
+ * One reconciliation run: reads the terminal documents of every Evotor store, the Bitrix POS payments and
+ * our own workflows over a window, heals what can be healed through the same idempotent doors the live
+ * traffic uses (so a second run changes nothing), and reports the rest. Every page is one activity call
+ * with its cursor kept here; the run continues as new every CALLS_PER_RUN calls with the partial report.
+ */
+export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconciliationReport> {
+  const p: ReconciliationProgress = input.progress ?? (await begin(input));
+  const { report, plan } = p;
+  setHandler(reconciliationReportQuery, () => report);
+  let calls = 0;
+
+  const problem = (where: string, err: ActivityFailure) => {
+    const cause = err.cause instanceof ApplicationFailure || err.cause instanceof Error ? err.cause.message : err.message;
+    report.problems.push(`${where}: ${cause}`);
+    log.warn('reconciliation: a source could not be read', { where, error: cause });
+  };
+
+  async function handOver(candidates: OrderCandidate[]): Promise<void> {
+    for (let i = 0; i < candidates.length; i += CANDIDATES_PER_CALL) {
+      const chunk = candidates.slice(i, i + CANDIDATES_PER_CALL);
+      try {
+        addPage(report, await bitrix.reconcileOrderReceipts({ candidates: chunk }), plan.maxItems);
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        problem(`order payments ${chunk.map((c) => c.orderId).join(', ')}`, err);
+      }
+    }
+  }
+
+  for (;;) {
+    const phase = p.phase;
+    setCurrentDetails(reportSummary(report, describePhase(p)));
+    if (phase.name === 'terminal') {
+      const store = plan.stores[phase.store];
+      if (!store) {
+        p.phase = { name: 'bitrix', mode: 'awaiting', start: 0 };
+        continue;
+      }
+      try {
+        const page = await terminal.reconcileTerminalDocuments({
+          store,
+          from: report.from,
+          to: report.to,
+          uploadedBefore: p.uploadedBefore,
+          cursor: phase.cursor,
+          maxPages: TERMINAL_PAGES_PER_CALL,
+        });
+        addPage(report, page, plan.maxItems);
+        await handOver(page.orderCandidates);
+        p.phase = page.cursor ? { name: 'terminal', store: phase.store, cursor: page.cursor } : { name: 'terminal', store: phase.store + 1 };
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        problem(`terminal documents of store ${store.storeId}`, err);
+        p.phase = { name: 'terminal', store: phase.store + 1 };
+      }
+    } else if (phase.name === 'bitrix') {
+      const next = (): Phase => (phase.mode === 'awaiting' ? { name: 'bitrix', mode: 'paid', start: 0 } : { name: 'stuck' });
+      try {
+        const page = await bitrix.reconcileBitrixPayments({ mode: phase.mode, from: report.from, to: report.to, start: phase.start });
+        addPage(report, page, plan.maxItems);
+        p.phase = page.nextStart !== undefined ? { ...phase, start: page.nextStart } : next();
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        problem(`Bitrix POS payments (${phase.mode})`, err);
+        p.phase = next();
+      }
+    } else {
+      try {
+        addPage(
+          report,
+          await temporal.findStuckWorkflows({ limits: plan.stageLimits, now: new Date(Date.now()).toISOString(), maxPerStage: STUCK_PER_STAGE }),
+          plan.maxItems,
+        );
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        problem('stuck workflows', err);
+      }
+      report.finishedAt = new Date(Date.now()).toISOString();
+      setCurrentDetails(reportSummary(report));
+      log.info('reconciliation finished', { runId: report.runId, ...totalFound(report.counts), problems: report.problems.length });
+      return report;
+    }
+    calls++;
+    if (calls >= CALLS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      report.continuedAsNew++;
+      await continueAsNew<typeof reconciliationWorkflow>({ ...input, progress: p });
+    }
+  }
+}
+
+async function begin(input: ReconciliationInput): Promise<ReconciliationProgress> {
+  const plan = await temporal.planReconciliation();
+  const now = Date.now();
+  const window =
+    input.from && input.to
+      ? { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() }
+      : input.kind === 'nightly'
+        ? previousDayWindow(now, input.timeZone ?? 'Europe/Moscow')
+        : recentWindow(now, input.windowMs ?? DEFAULT_WINDOW_MS, plan.settleMs);
+  const report = newReport(workflowInfo().workflowId, input.kind, window, new Date(now).toISOString());
+  return { plan, report, phase: { name: 'terminal', store: 0 }, uploadedBefore: now - plan.settleMs };
+}
+
+function describePhase(p: ReconciliationProgress): string {
+  const phase = p.phase;
+  if (phase.name === 'terminal') return `terminal documents of store ${p.plan.stores[phase.store]?.storeId ?? '-'} (${phase.store + 1} of ${p.plan.stores.length})`;
+  if (phase.name === 'bitrix') return `Bitrix POS payments ${phase.mode === 'awaiting' ? 'awaiting payment' : 'paid'} (from row ${phase.start})`;
+  return 'workflows stuck beyond their stage limits';
+}
