@@ -469,7 +469,7 @@ describe('FermaClient and the Ferma activities against the simulator', () => {
       await expect(a.registerFermaReceipt(input)).resolves.toEqual({ receiptId, alreadyAccepted: true });
       const [held] = sim.state.receipts.Income;
       expect(held.body).toMatchObject({
-        Request: { Inn: INN, Type: 'Income', InvoiceId: 'pos-42-sell', CallbackUrl: 'https://bridge.example.ru/webhooks/ferma/callback' },
+        Request: { Inn: INN, Type: 'Income', InvoiceId: 'pos-42-sell', CallbackUrl: 'https://bridge.example.ru/webhooks/ferma/callback?invoiceId=pos-42-sell' },
       });
       expect(sim.state.receipts.Income).toHaveLength(1);
     });
