@@ -1,3 +1,4 @@
+import { FISCAL_MODES_BY_KIND, TERMINAL_KINDS } from '../activities/terminals/kinds';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -63,7 +64,10 @@ const StoreSchema = z.object({
   name: z.string().min(1),
   /** The Bitrix warehouse (catalog.store id) that serves this pickup point. */
   bitrixStoreId: z.string().min(1),
-  terminalKind: z.enum(['evotor']).default('evotor'),
+  /** The kind of terminal (activities/terminals): `evotor`, or `middleware` for terminals without an HTTP API. */
+  terminalKind: z.enum(TERMINAL_KINDS).default('evotor'),
+  /** middleware kind: the MIDDLEWARE_KEYS key id this store's middleware signs with (unset = any key). */
+  middlewareKeyId: z.string().min(1).optional(),
   evotorStoreId: z.string().min(1).optional(),
   /** Terminals that get order pushes. */
   evotorDeviceIds: z.array(z.string().min(1)).default([]),
@@ -157,6 +161,12 @@ export const PosConfigSchema = z
     cfg.stores.forEach((s, i) => {
       if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['stores', i, 'id'], message: `duplicate store id "${s.id}"` });
       ids.add(s.id);
+      if (!FISCAL_MODES_BY_KIND[s.terminalKind].includes(s.fiscalMode))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stores', i, 'fiscalMode'],
+          message: `"${s.fiscalMode}" is not possible with terminalKind "${s.terminalKind}" (one of ${FISCAL_MODES_BY_KIND[s.terminalKind].join(', ')})`,
+        });
       if (s.terminalKind === 'evotor' && !s.evotorStoreId)
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'evotorStoreId'], message: 'required for terminalKind "evotor"' });
       if ((s.fiscalMode === 'atol' || s.fiscalMode === 'ferma') && !s.company)

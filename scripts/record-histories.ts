@@ -77,7 +77,7 @@ async function main(): Promise<void> {
 
     const held = await env.client.workflow.start(terminalReceiptWorkflow, {
       workflowId: 'terminal-receipt:E1:r-9', taskQueue: 'pos-workflows',
-      args: [{ payment: { ...payment('r-9'), orderId: undefined }, receiptType: 'PAYBACK' }],
+      args: [{ payment: { ...payment('r-9'), orderId: undefined }, receiptType: 'PAYBACK', heldReason: 'no order can take it (recorded example)' }],
     });
     await env.sleep('2s');
     await held.executeUpdate('resolve', { args: [{ note: 'refund handled by hand' }] });

@@ -1,3 +1,4 @@
+import { refundStatusQuery } from '../workflows/refund';
 import { terminalReceiptQuery } from '../workflows/terminal-receipt';
 import { BEANS, GRINDER, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
 import { eventually, startTestStack, type TestStack } from './support/stack';
@@ -66,5 +67,35 @@ describe('refund of a walk-in sale at an Evotor terminal', () => {
     expect(stockOf(stack, 2, 102).amount).toBe(before.beans);
     await new Promise((r) => setTimeout(r, 1000)); // a doubled return would show by now
     expect(stockOf(stack, 2, 101).amount).toBe(before.grinder);
+  });
+});
+
+describe('two partial refunds of one walk-in sale at the same moment', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ posConfigYaml: refundPosConfig() });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('cannot both pass when together they exceed the sale: the ledger lets one through and stops the other', async () => {
+    const before = stockOf(stack, 1, 103).amount;
+    const sale = stack.evotor.sell(STORES.msk.device, { items: [{ productId: '103', name: 'Книга «Кофе»', price: '799.00', quantity: 3, vatRate: 0.1 }] });
+    await stack.evotor.flush();
+    await eventually(() => (stockOf(stack, 1, 103).amount === before - 3 ? true : undefined), 'the walk-in sale written off');
+
+    const book = { productId: '103', name: 'Книга «Кофе»', price: '799.00', quantity: 2, vatRate: 0.1 };
+    const a = stack.evotor.payback(STORES.msk.device, { baseDocumentId: sale.id, items: [book] });
+    const b = stack.evotor.payback(STORES.msk.device, { baseDocumentId: sale.id, items: [book] });
+    await stack.evotor.flush();
+    const outcomes = await eventually(async () => {
+      const states = await Promise.all([a, b].map((r) => stack.client.workflow.getHandle(`refund:${STORES.msk.terminalStore}:${r.id}`).query(refundStatusQuery)));
+      const stages = states.map((s) => s.stage).sort();
+      return stages[0] === 'COMPLETED' && stages[1] === 'NEEDS_ATTENTION' ? states : undefined;
+    }, 'one refund through, one stopped');
+    const stopped = outcomes.find((s) => s.stage === 'NEEDS_ATTENTION')!;
+    expect(stopped.problem?.message).toMatch(/product 103: 2 already refunded \+ 2 now would exceed the 3 sold/);
+    expect(stockOf(stack, 1, 103).amount).toBe(before - 1);
   });
 });

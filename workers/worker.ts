@@ -5,7 +5,7 @@ import type { BitrixClient } from '../activities/bitrix/client';
 import type { AtolClient } from '../activities/atol/client';
 import { createFermaActivities } from '../activities/ferma/activities';
 import type { FermaClient } from '../activities/ferma/client';
-import { createEvotorActivities } from '../activities/evotor/activities';
+import { createTerminalActivities } from '../activities/terminals/activities';
 import { createFiscalActivities } from '../activities/fiscal/activities';
 import { createRefundActivities } from '../activities/refund/activities';
 import { createRefundLookupActivities } from '../activities/refund/lookup';
@@ -103,7 +103,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.evotor,
         activities: {
-          ...createEvotorActivities({ client: deps.evotor, logger: deps.logger.child({ system: 'evotor' }) }),
+          ...createTerminalActivities({ evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'evotor' }) }),
           ...refunds.evotor,
           ...createReconciliationTerminalActivities({ client: deps.client, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
         },

@@ -16,7 +16,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { BitrixActivities, OrderContext, PickupStore } from '../activities/bitrix/activities';
-import type { EvotorActivities } from '../activities/evotor/activities';
+import type { TerminalActivities } from '../activities/terminals/activities';
 import type { FermaActivities } from '../activities/ferma/activities';
 import type { FiscalActivities } from '../activities/fiscal/activities';
 import { cloudSellExternalId, type FiscalAttributes } from '../domain/fiscal';
@@ -49,9 +49,9 @@ export const resolveUpdate = defineUpdate<PosPaymentStatus, [{ note: string }]>(
 // Retryable outside-system errors are retried for up to an hour; after that a person is asked (NEEDS_ATTENTION).
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 const bitrix = proxyActivities<BitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
-const evotor = proxyActivities<EvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
+const terminal = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
 // A push cannot be looked up before it is sent again, so it is sent at most once: best effort, never doubled.
-const evotorPush = proxyActivities<EvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
+const terminalPush = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
 const fiscal = proxyActivities<FiscalActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const ferma = proxyActivities<FermaActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 
@@ -232,7 +232,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     const deadline = new Date(deadlineMs).toISOString();
     try {
       // The push expires by itself at the deadline (Evotor cannot withdraw a push).
-      await evotorPush.pushOrderToTerminal({ deviceIds: store.evotorDeviceIds, payload: terminalOrderPayload({ ...ctx.order, buyer: {} }), activeTill: deadline });
+      await terminalPush.pushOrderToTerminal({ storeId: store.id, deviceIds: store.evotorDeviceIds, payload: terminalOrderPayload({ ...ctx.order, buyer: {} }), activeTill: deadline });
     } catch (err) {
       log.warn('push to terminal failed; the cashier can find the order by its number', { orderId, error: (err as Error).message });
     }
@@ -352,7 +352,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       const receipt = state.payments[0];
       for (let delay = POLL_INITIAL_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
         const found = await step('read fiscal data', 'Check the Evotor cloud document of the receipt, then retry.', () =>
-          evotor.fetchReceiptFiscalAttributes({ terminalStoreId: receipt.terminalStoreId, receiptId: receipt.receiptId }),
+          terminal.fetchReceiptFiscalAttributes({ terminalKind: receipt.terminalKind, terminalStoreId: receipt.terminalStoreId, receiptId: receipt.receiptId }),
         );
         if (found) return found;
         if (Date.now() >= deadlineAt) {

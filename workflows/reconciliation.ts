@@ -40,6 +40,8 @@ export interface ReconciliationInput {
   /** How the schedule runs it (informational; a changed schedule changes its arguments). */
   every?: string;
   at?: string;
+  /** Chunking (defaults suit production; tests and the benchmark make them small or large). */
+  tuning?: { callsPerRun?: number; terminalPagesPerCall?: number };
   /** Carried across continue-as-new. */
   progress?: ReconciliationProgress;
 }
@@ -89,6 +91,8 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   const { report, plan } = p;
   setHandler(reconciliationReportQuery, () => report);
   let calls = 0;
+  const callsPerRun = input.tuning?.callsPerRun ?? CALLS_PER_RUN;
+  const terminalPagesPerCall = input.tuning?.terminalPagesPerCall ?? TERMINAL_PAGES_PER_CALL;
 
   const problem = (where: string, err: ActivityFailure) => {
     const cause = err.cause instanceof ApplicationFailure || err.cause instanceof Error ? err.cause.message : err.message;
@@ -124,7 +128,7 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
           to: report.to,
           uploadedBefore: p.uploadedBefore,
           cursor: phase.cursor,
-          maxPages: TERMINAL_PAGES_PER_CALL,
+          maxPages: terminalPagesPerCall,
         });
         addPage(report, page, plan.maxItems);
         await handOver(page.orderCandidates);
@@ -162,7 +166,7 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
       return report;
     }
     calls++;
-    if (calls >= CALLS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+    if (calls >= callsPerRun || workflowInfo().continueAsNewSuggested) {
       report.continuedAsNew++;
       await continueAsNew<typeof reconciliationWorkflow>({ ...input, progress: p });
     }

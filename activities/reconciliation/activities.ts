@@ -447,6 +447,11 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
 
   async function checkPaidPayment(p: BitrixPayment, order: Seen | undefined, matchedReceipt: boolean, workflows: Workflows): Promise<ReportItem | undefined> {
     const base = { key: p.orderId, orderId: p.orderId, bitrixAmount: p.sum, ...(p.datePaid ? { at: new Date(p.datePaid).toISOString() } : {}) };
+    if (!order) {
+      // A receipt handed over earlier in this run may have started the workflow after the visibility read.
+      const now = await workflows.describe(posPaymentWorkflowId(p.orderId));
+      if (now) order = { workflowId: now.workflowId, runId: now.runId, status: now.status.name, closed: now.status.name !== 'RUNNING' };
+    }
     let status: PosPaymentStatus | undefined;
     if (order) {
       try {
@@ -473,11 +478,6 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
     // Still running without a receipt: it waits for one (a stuck wait is reported by its stage limit).
     if (order && !order.closed) return undefined;
     if (matchedReceipt) return undefined;
-    // A receipt handed over earlier in this run started the workflow after the visibility read: ask again.
-    if (!order) {
-      const now = await workflows.describe(posPaymentWorkflowId(p.orderId));
-      if (now?.status.name === 'RUNNING') return undefined;
-    }
     return {
       ...base,
       class: 'bitrix-paid-without-terminal-receipt',

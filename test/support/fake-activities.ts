@@ -1,5 +1,5 @@
 import type { BitrixActivities, OrderContext } from '../../activities/bitrix/activities';
-import type { EvotorActivities } from '../../activities/evotor/activities';
+import type { TerminalActivities } from '../../activities/terminals/activities';
 import type { FiscalActivities } from '../../activities/fiscal/activities';
 import type { TemporalActivities } from '../../activities/temporal/activities';
 import type { WalkInActivities } from '../../activities/walk-in/activities';
@@ -50,7 +50,7 @@ export function fakeWorld(overrides: Partial<FakeWorld> = {}): FakeWorld {
 
 export function fakeActivities(world: FakeWorld): {
   bitrix: BitrixActivities & WalkInActivities;
-  evotor: EvotorActivities;
+  evotor: TerminalActivities;
   fiscal: FiscalActivities;
   temporal: TemporalActivities;
 } {

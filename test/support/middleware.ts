@@ -44,3 +44,32 @@ export function walkInReceipt(storeId: string, lines: { productId: string; quant
     ...overrides,
   };
 }
+
+/**
+ * Any signed middleware request: POST signs the body, GET signs the request target (path and query).
+ * `keys` is a MIDDLEWARE_KEYS-style "keyId:secret" pair.
+ */
+export async function signedRequest(
+  apiUrl: string,
+  keys: string,
+  method: 'GET' | 'POST',
+  target: string,
+  payload?: unknown,
+  opts: { timestamp?: number } = {},
+): Promise<{ status: number; body: Record<string, unknown> & { error?: string } }> {
+  const [keyId, secret] = [keys.slice(0, keys.indexOf(':')), keys.slice(keys.indexOf(':') + 1).split(',')[0]];
+  const body = payload === undefined ? undefined : JSON.stringify(payload);
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  const res = await request(`${apiUrl}${target}`, {
+    method,
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      'x-pos-key-id': keyId,
+      'x-pos-timestamp': String(timestamp),
+      'x-pos-signature': `v1=${sign(secret, timestamp, method === 'GET' ? target : (body ?? ''))}`,
+      'idempotency-key': `req-${timestamp}-${Math.random()}`,
+    },
+    body,
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> & { error?: string } };
+}
