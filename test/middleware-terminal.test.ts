@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { sign } from '../api/signature';
 import type { PosPaymentStatus } from '../domain/payment';
@@ -9,6 +14,7 @@ import { eventually, startTestStack, TEST_POS_CONFIG, type TestStack } from './s
 // A pickup point whose terminal has no HTTP API (an Ingenico beside 1C:Retail): terminalKind "middleware",
 // fiscalMode "1c". The middleware fetches the waiting orders, reports the payment, confirms the fiscal
 // receipt — all through the signed door — and the order ends paid in Bitrix with its stock written off.
+const execFileAsync = promisify(execFile);
 const STORE_KEY = `store-nsk:${'s'.repeat(20)}1`;
 const CENTRAL_KEY = `central:${'c'.repeat(20)}2`;
 const CONFIG = `${TEST_POS_CONFIG}
@@ -130,4 +136,26 @@ describe('a middleware terminal with 1C:Retail fiscalization', () => {
     const unknown = await signedRequest(stack.apiUrl, STORE_KEY, 'POST', '/middleware/v1/fiscal-confirmations', { orderId: '999999', fiscal: FISCAL });
     expect(unknown).toEqual({ status: 404, body: { error: 'orderId: no payment workflow for order 999999' } });
   });
+
+  it('the reference client (scripts/middleware-client.ts) lists, pays and confirms an order', async () => {
+    const order = orderAtNsk();
+    await waitStage(order.id, 'AWAITING_PAYMENT');
+    const dir = mkdtempSync(join(tmpdir(), 'mw-client-'));
+    const run = async (...args: string[]) => {
+      const { stdout } = await execFileAsync(process.execPath, ['--require', 'tsx/cjs', 'scripts/middleware-client.ts', ...args], {
+        cwd: resolve(__dirname, '..'),
+        env: { ...process.env, MIDDLEWARE_URL: stack.apiUrl, MIDDLEWARE_KEY_ID: 'store-nsk', MIDDLEWARE_SECRET: STORE_KEY.slice(STORE_KEY.indexOf(':') + 1) },
+      });
+      return stdout;
+    };
+    await eventually(async () => ((await run('orders', 'nsk-4')).includes(`${order.id}\t`) ? true : undefined), 'the order listed by the client');
+    writeFileSync(join(dir, 'receipts.json'), JSON.stringify([{ receiptId: `client-${order.id}`, storeId: 'nsk-4', deviceId: 'verifone-2', type: 'SELL', dateTime: new Date().toISOString(), orderId: String(order.id), total: 318100, paymentType: 'cash' }]));
+    expect(await run('receipts', join(dir, 'receipts.json'))).toBe(`client-${order.id}\taccepted\n`);
+    await waitStage(order.id, 'FISCALIZING');
+    writeFileSync(join(dir, 'confirmation.json'), JSON.stringify({ orderId: String(order.id), fiscal: { ...FISCAL, fiscalDocumentNumber: '4712' } }));
+    expect(await run('confirm', join(dir, 'confirmation.json'))).toBe(`accepted\tpos-payment:${order.id}\n`);
+    const done = await waitStage(order.id, 'COMPLETED');
+    expect(done.fiscal).toMatchObject({ source: '1c', fiscalDocumentNumber: '4712' });
+    expect(stack.bitrix.state.getOrder(order.id).payments[0]).toMatchObject({ paid: true, psInvoiceId: `client-${order.id}` });
+  }, 90_000);
 });

@@ -1,4 +1,4 @@
-import type { ReconciliationReport, ReportItem } from '../domain/reconciliation';
+import { previousDayWindow, type ReconciliationReport, type ReportItem } from '../domain/reconciliation';
 import type { PosPaymentStatus } from '../domain/payment';
 import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
 import { statusQuery } from '../workflows/pos-payment';
@@ -284,5 +284,16 @@ describe('reconciliation heals and reports every divergence', () => {
     const report: ReconciliationReport = await stack.client.workflow.getHandle(scheduled.workflowId).result();
     expect(report).toMatchObject({ kind: 'frequent', runId: scheduled.workflowId });
     expect(Date.parse(report.to) - Date.parse(report.from)).toBe(2 * HOUR);
+
+    // The nightly schedule's run covers the previous day in its time zone.
+    await stack.client.schedule.getHandle('reconciliation-nightly').trigger();
+    const nightlyRun = await eventually(async () => {
+      for await (const wf of stack.client.workflow.list({ query: 'WorkflowType = "reconciliationWorkflow" AND WorkflowId STARTS_WITH "reconciliation-nightly-"' })) return wf;
+      return undefined;
+    }, 'the triggered nightly run');
+    const nightly: ReconciliationReport = await stack.client.workflow.getHandle(nightlyRun.workflowId).result();
+    const { from, to } = previousDayWindow(Date.parse(nightly.startedAt), 'Europe/Moscow');
+    expect(nightly).toMatchObject({ kind: 'nightly', from, to, problems: [] });
+    expect(from).toMatch(/T21:00:00.000Z$/);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { refundStatusQuery } from '../workflows/refund';
 import { terminalReceiptQuery } from '../workflows/terminal-receipt';
-import { BEANS, GRINDER, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
+import { postSignedBatch, walkInReceipt } from './support/middleware';
+import { atolRefundsOf, BEANS, GRINDER, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
 import { eventually, startTestStack, type TestStack } from './support/stack';
 
 // A walk-in sale left the store's warehouse through a write-off document; its refunds bring the goods
@@ -97,5 +98,38 @@ describe('two partial refunds of one walk-in sale at the same moment', () => {
     const stopped = outcomes.find((s) => s.stage === 'NEEDS_ATTENTION')!;
     expect(stopped.problem?.message).toMatch(/product 103: 2 already refunded \+ 2 now would exceed the 3 sold/);
     expect(stockOf(stack, 1, 103).amount).toBe(before - 1);
+  });
+});
+
+describe('refund of a walk-in sale reported by middleware', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ posConfigYaml: refundPosConfig() });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('names its sale by baseReceiptId; the goods go back to the store warehouse once, a resend is a duplicate', async () => {
+    const before = stockOf(stack, 3, 102).amount;
+    const sale = walkInReceipt('ekb-3', [{ productId: '102', quantity: 3, price: 159050 }]);
+    expect((await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [sale])).body.results?.[0].status).toBe('accepted');
+    await eventually(() => (stockOf(stack, 3, 102).amount === before - 3 ? true : undefined), 'the walk-in sale written off');
+
+    const refund = walkInReceipt('ekb-3', [{ productId: '102', quantity: 2, price: 159050 }], { type: 'PAYBACK', baseReceiptId: sale.receiptId });
+    const first = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [refund]);
+    expect(first.body.results?.[0]).toMatchObject({ status: 'accepted', workflowId: `refund:ekb-3:${refund.receiptId}` });
+    const done = await eventually(async () => {
+      const s = await stack.client.workflow.getHandle(`refund:ekb-3:${refund.receiptId}`).query(refundStatusQuery);
+      return s.stage === 'COMPLETED' ? s : undefined;
+    }, 'the middleware refund reversed');
+    expect(done).toMatchObject({ sale: { kind: 'walk-in' }, saleReceiptId: sale.receiptId, lines: [{ productId: '102', quantity: 2 }] });
+    expect(stockOf(stack, 3, 102).amount).toBe(before - 1);
+    expect(atolRefundsOf(stack, refund.receiptId)).toHaveLength(0);
+
+    const again = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [refund], { idempotencyKey: 'resend', timestamp: Math.floor(Date.now() / 1000) + 1 });
+    expect(again.body.results?.[0].status).toBe('duplicate');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(stockOf(stack, 3, 102).amount).toBe(before - 1);
   });
 });
