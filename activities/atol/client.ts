@@ -8,6 +8,7 @@ import {
   atolReceiptRequestSchema, atolRegistrationResponseSchema, atolReportResponseSchema, atolTokenResponseSchema,
   type AtolOperation, type AtolReceiptRequest, type AtolWireError,
 } from './wire';
+import { clip, isTimeout, parseRetryAfter, transportMessage } from '../shared/http';
 
 export interface AtolClientOptions {
   /** Base URL including the version, e.g. https://online.atol.ru/possystem/v5 */
@@ -101,7 +102,7 @@ export class AtolClient {
     if (res.status >= 300) throw toServiceError(res, error ?? undefined);
     if (status === 'wait') return { status: 'wait' };
     if (status === 'fail') {
-      return { status: 'fail', error: { code: error?.code ?? 0, text: clip(error?.text ?? ''), type: error?.type ?? 'unknown' } };
+      return { status: 'fail', error: { code: error?.code ?? 0, text: clipText(error?.text ?? ''), type: error?.type ?? 'unknown' } };
     }
     if (status === 'done' && payload) {
       let receiptDateTime: string;
@@ -232,7 +233,7 @@ export function toServiceError(res: { status: number; retryAfterMs?: number }, e
     const retryable = res.status >= 500 || res.status === 429;
     return new ExternalServiceError('atol', `HTTP_${res.status}`, `HTTP ${res.status} without an ATOL error`, retryable, res.status, res.retryAfterMs);
   }
-  return new ExternalServiceError('atol', String(error.code), clip(error.text ?? 'no text'), isRetryable(error.code, res.status), res.status, res.retryAfterMs);
+  return new ExternalServiceError('atol', String(error.code), clipText(error.text ?? 'no text'), isRetryable(error.code, res.status), res.status, res.retryAfterMs);
 }
 
 /** Whether ATOL error `code` (answered with `httpStatus`) can succeed on a later attempt. */
@@ -261,23 +262,6 @@ function badResponse(res: HttpResult, what: string, field?: string): ExternalSer
   return new ExternalServiceError('atol', 'BAD_RESPONSE', `${what}: unexpected answer${field ? ` (field ${field})` : ''}`, false, res.status);
 }
 
-function isTimeout(e: unknown): boolean {
-  const err = e as { name?: string; code?: string } | undefined;
-  return err?.name === 'TimeoutError' || err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT' || err?.code === 'UND_ERR_CONNECT_TIMEOUT';
-}
-
-function transportMessage(e: unknown): string {
-  const err = e as { code?: string; name?: string } | undefined;
-  return `connection failed (${err?.code ?? err?.name ?? 'unknown'})`;
-}
-
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const seconds = Number(v);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
-function clip(text: string): string {
-  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
+function clipText(text: string): string {
+  return clip(text, MAX_TEXT);
 }

@@ -7,6 +7,7 @@ import {
   fermaStatusResponseSchema,
   type FermaReceiptRequest, type FermaStage, type FermaStatusData, type FermaStatusRequest, type FermaWireError,
 } from './wire';
+import { clip, isTimeout, parseRetryAfter, transportMessage } from '../shared/http';
 
 export interface FermaClientOptions {
   /** Base URL including /api, e.g. https://ferma.ofd.ru/api (test: https://ferma-test.ofd.ru/api). */
@@ -149,7 +150,7 @@ export class FermaClient {
     const receiptId = data.ReceiptId ?? undefined;
     const base = { stage, ...(receiptId ? { receiptId } : {}) };
     if (stage === 'KKT_ERROR') {
-      return { ...base, status: 'fail', error: { code: FermaStatusCode.KKT_ERROR, message: clip(data.StatusMessage ?? 'no reason given') } };
+      return { ...base, status: 'fail', error: { code: FermaStatusCode.KKT_ERROR, message: clipText(data.StatusMessage ?? 'no reason given') } };
     }
     const fiscal = stage === 'NEW' ? undefined : fiscalOf(data);
     const done = stage === 'CONFIRMED' || (stage === 'PROCESSED' && this.doneAt === 'processed');
@@ -171,7 +172,7 @@ export class FermaClient {
     const error = errorOf(second.json);
     throw new ExternalServiceError(
       'ferma', error ? String(error.Code) : `HTTP_${second.status}`,
-      `${what}: a new token was refused too${error?.Message ? ` (${clip(error.Message)})` : ''}`, true, second.status,
+      `${what}: a new token was refused too${error?.Message ? ` (${clipText(error.Message)})` : ''}`, true, second.status,
     );
   }
 
@@ -246,7 +247,7 @@ export function toServiceError(res: { status: number; retryAfterMs?: number }, e
     const retryable = res.status >= 500 || res.status === 429;
     return new ExternalServiceError('ferma', `HTTP_${res.status}`, `HTTP ${res.status} without a Ferma error`, retryable, res.status, res.retryAfterMs);
   }
-  return new ExternalServiceError('ferma', String(error.Code), clip(error.Message ?? 'no message'), isRetryable(error.Code, res.status), res.status, res.retryAfterMs);
+  return new ExternalServiceError('ferma', String(error.Code), clipText(error.Message ?? 'no message'), isRetryable(error.Code, res.status), res.status, res.retryAfterMs);
 }
 
 /** Whether Ferma error `code` (answered with `httpStatus`) can succeed on a later attempt. */
@@ -306,23 +307,6 @@ function unexpected(what: string, field?: string, httpStatus = 200): ExternalSer
   return new ExternalServiceError('ferma', 'BAD_RESPONSE', `${what}: unexpected answer${field ? ` (field ${field})` : ''}`, false, httpStatus);
 }
 
-function isTimeout(e: unknown): boolean {
-  const err = e as { name?: string; code?: string } | undefined;
-  return err?.name === 'TimeoutError' || err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT' || err?.code === 'UND_ERR_CONNECT_TIMEOUT';
-}
-
-function transportMessage(e: unknown): string {
-  const err = e as { code?: string; name?: string } | undefined;
-  return `connection failed (${err?.code ?? err?.name ?? 'unknown'})`;
-}
-
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const seconds = Number(v);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
-function clip(text: string): string {
-  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
+function clipText(text: string): string {
+  return clip(text, MAX_TEXT);
 }
