@@ -1,3 +1,4 @@
+import { Worker } from '@temporalio/worker';
 import type { OrderCancellationStatus } from '../domain/refund';
 import {
   admin,
@@ -49,9 +50,13 @@ describe('cancelling an order that was paid at the terminal', () => {
     }
     expect(stack.bitrix.state.getOrder(order.id).payments[0].paid).toBe(true);
 
+    // Bitrix cancels the order but the answer is lost: the retry reads it cancelled and leaves it.
+    stack.bitrix.setFaults({ applyThenLoseNext: 1, method: 'sale.order.update' });
     const refund = stack.evotor.payback(STORES.msk.device, { baseDocumentId: sale.id });
     await stack.evotor.flush();
     await waitForRefund(stack, 'msk', refund, 'COMPLETED');
+    expect(stack.bitrix.requestCounts().faults.applyThenLose).toBe(1);
+    stack.bitrix.setFaults({});
     const done = await waitForCancellation(stack, order.id, 'COMPLETED');
     expect(done).toMatchObject({ refundedAmount: 159050, refunds: [{ refundId: refund.id, completed: true }] });
     expect(await stack.client.workflow.getHandle(`order-cancellation:${order.id}`).result()).toMatchObject({ outcome: 'REFUNDED' });
@@ -82,9 +87,13 @@ describe('cancelling an order that was paid at the terminal', () => {
     expect(bx.statusId).toBe('P');
     expect(bx.shipments.some((s) => s.deducted)).toBe(false);
 
+    // The payment's return fails twice in Bitrix before it passes.
+    stack.bitrix.setFaults({ errorNext: 2, method: 'sale.payment.update' });
     const refund = stack.evotor.payback(STORES.ekb.device, { baseDocumentId: sale.id });
     await stack.evotor.flush();
     const done = await waitForRefund(stack, 'ekb', refund, 'COMPLETED');
+    stack.bitrix.setFaults({});
+    expect(stack.bitrix.requestCounts().faults.error).toBe(3 + 2);
     expect(done.done).toEqual([
       'stock: the order was never written off, nothing to return',
       expect.stringMatching(/^payment \d+: returned/),
@@ -101,6 +110,15 @@ describe('cancelling an order that was paid at the terminal', () => {
     expect(stockOf(stack, 3, 102)).toEqual(before);
     expect(stack.atol!.state.receipts.sell.filter((r) => r.external_id.startsWith(`pos-${order.id}-sell`))).toHaveLength(1);
     expect(atolRefundsOf(stack, refund.id)).toHaveLength(1);
+
+    // The new paths replay deterministically (what a worker restart or a deploy does to them).
+    const ids = [`pos-payment:${order.id}`, `order-cancellation:${order.id}`, `refund:${STORES.ekb.terminalStore}:${refund.id}`, `refund-ledger:order:${order.id}`];
+    const histories = await Promise.all(ids.map(async (workflowId) => ({ workflowId, history: await stack.client.workflow.getHandle(workflowId).fetchHistory() })));
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
   });
 
   it('cancelled while its ATOL receipt had failed: no sell was made, so no sell_refund; Bitrix had nothing to reverse', async () => {

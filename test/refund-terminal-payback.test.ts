@@ -69,8 +69,13 @@ describe('refund at the terminal of an order paid there', () => {
     expect(stack.bitrix.state.getOrder(order.id).payments[0].payReturnNum).toBe(refund.id);
 
     // Support finds the refund from the order.
-    const view = await admin(stack).get<{ refunds: { ledger: { refundedAmount: number; refunds: { refundId: string; completed: boolean }[] } } }>(`/api/orders/${order.id}`);
-    expect(view.body.refunds.ledger).toMatchObject({ refundedAmount: 567100, refunds: [{ refundId: refund.id, completed: true }] });
+    type OrderView = { refunds: { ledger: { refundedAmount: number; refunds: { refundId: string; completed: boolean }[] }; workflows: { workflowId: string; stage?: string }[] } };
+    const view = await eventually(async () => {
+      const res = await admin(stack).get<OrderView>(`/api/orders/${order.id}`);
+      return res.body.refunds.workflows.some((w) => w.stage === 'COMPLETED') ? res.body : undefined;
+    }, 'the order view listing its refund');
+    expect(view.refunds.ledger).toMatchObject({ refundedAmount: 567100, refunds: [{ refundId: refund.id, completed: true }] });
+    expect(view.refunds.workflows).toEqual([{ workflowId: `refund:${STORES.msk.terminalStore}:${refund.id}`, execution: 'COMPLETED', stage: 'COMPLETED' }]);
     const found = await eventually(async () => {
       const n = await stack.client.workflow.count(`PosOrderId = "${order.id}" AND PosReceiptId = "${refund.id}" AND PosStage = "COMPLETED" AND PosStore = "msk-1"`);
       return n.count === 1 ? n.count : undefined;

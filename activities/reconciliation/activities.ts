@@ -1,4 +1,4 @@
-import { heartbeat } from '@temporalio/activity';
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { receiptIntake } from '../../api/receipt-intake';
 import type { Kopecks } from '../../domain/money';
@@ -60,6 +60,15 @@ export interface OrderCandidate {
 }
 
 export type TerminalPageOutcome = PageOutcome & { cursor?: string; orderCandidates: OrderCandidate[] };
+
+interface TerminalProgress {
+  pages: number;
+  cursor?: string;
+  documents: number;
+  requests: number;
+  items: ReportItem[];
+  orderCandidates: OrderCandidate[];
+}
 export type BitrixPageOutcome = PageOutcome & { nextStart?: number };
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
@@ -175,12 +184,14 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
     }): Promise<TerminalPageOutcome> {
       const { store } = input;
       const workflows = new Workflows(client);
-      const items: ReportItem[] = [];
-      const orderCandidates: OrderCandidate[] = [];
-      let cursor = input.cursor;
-      let documents = 0;
-      let requests = 0;
-      for (let page = 0; page < input.maxPages; page++) {
+      // A retried call resumes after the last page it finished: what it healed there stays in its report.
+      const resumed = activityInfo().heartbeatDetails as TerminalProgress | undefined;
+      const items: ReportItem[] = resumed?.items ?? [];
+      const orderCandidates: OrderCandidate[] = resumed?.orderCandidates ?? [];
+      let cursor = resumed ? resumed.cursor : input.cursor;
+      let documents = resumed?.documents ?? 0;
+      let requests = resumed?.requests ?? 0;
+      for (let page = resumed?.pages ?? 0; page < input.maxPages && !(page > 0 && !cursor); page++) {
         const query = cursor ? { cursor } : { since: Date.parse(input.from), until: Date.parse(input.to), types: ['SELL', 'PAYBACK'] };
         const { items: docs, nextCursor } = await evotor.listDocumentsPage(store.terminalStoreId, query);
         requests++;
@@ -190,8 +201,8 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
           .filter((r): r is CloudReceipt => r !== undefined && !(r.uploadedAtMs !== undefined && r.uploadedAtMs > input.uploadedBefore));
         await comparePage(receipts, store, workflows, items, orderCandidates);
         cursor = nextCursor;
-        heartbeat({ cursor, documents });
-        if (!cursor) break;
+        const progress: TerminalProgress = { pages: page + 1, cursor, documents, requests, items, orderCandidates };
+        heartbeat(progress);
       }
       if (items.length) logger?.info({ storeId: store.storeId, items: items.length }, 'reconciliation: terminal divergences');
       return { cursor, orderCandidates, items, totals: { terminalDocuments: documents }, requests: { evotor: requests, temporal: workflows.calls + items.filter((i) => i.action === 'healed').length } };
@@ -278,7 +289,7 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
           key: payment.receiptId,
           action: 'reported',
           found: `the order's payment workflow ended (${status.stage}${status.resolution ? `: ${status.resolution}` : ''}) without a fiscal receipt (fiscal mode ${store.fiscalMode})`,
-          done: store.fiscalMode === 'atol' ? 'Issue the sale receipt in the ATOL Online account (or a correction receipt).' : 'Check that 1C:Retail printed the receipt.',
+          done: store.fiscalMode === '1c' ? 'Check that 1C:Retail printed the receipt.' : `Issue the sale receipt (or a correction receipt) in the ${store.fiscalMode === 'atol' ? 'ATOL Online' : 'cloud register\'s'} account.`,
           workflowId: order.workflowId,
           ...ids(r, store.storeId),
         });

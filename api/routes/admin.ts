@@ -9,6 +9,7 @@ import { cancellationStatusQuery, orderCancellationWorkflow, resolveCancellation
 import { cancelUpdate, resolveUpdate, retryUpdate, statusQuery } from '../../workflows/pos-payment';
 import { refundStatusQuery, resolveRefundUpdate, retryRefundUpdate } from '../../workflows/refund';
 import { ledgerQuery } from '../../workflows/refund-ledger';
+import { PosStage } from '../../workflows/search-attributes';
 import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 
@@ -54,9 +55,9 @@ export function adminRouter(deps: { client: Client; adminApiKey?: string; logger
       queryIfAny(refundLedgerWorkflowId(orderSaleKey(orderId)), ledgerQuery),
       queryIfAny(orderCancellationWorkflowId(orderId), cancellationStatusQuery),
     ]);
-    const workflows: { workflowId: string; execution: string; stage?: unknown }[] = [];
+    const workflows: { workflowId: string; execution: string; stage?: string }[] = [];
     for await (const wf of deps.client.workflow.list({ query: `WorkflowType = "refundWorkflow" AND PosOrderId = "${orderId}"` })) {
-      workflows.push({ workflowId: wf.workflowId, execution: wf.status.name, stage: wf.searchAttributes?.PosStage?.[0] });
+      workflows.push({ workflowId: wf.workflowId, execution: wf.status.name, stage: wf.typedSearchAttributes.get(PosStage) });
       if (workflows.length >= 100) break;
     }
     return { ledger: ledger ?? null, workflows, cancellation: cancellation ?? null };

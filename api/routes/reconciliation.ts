@@ -6,6 +6,7 @@ import { manualRunWorkflowId, mergeDayReports, reportItemsToCsv, type Reconcilia
 import type { Logger } from '../../lib/logger';
 import { reconciliationReportQuery, reconciliationWorkflow } from '../../workflows/reconciliation';
 import { checkBearer } from '../auth';
+import { mapLimit } from '../walk-in-intake';
 import { fieldErrors, sendError } from '../errors';
 
 const DAY = 86_400_000;
@@ -80,7 +81,7 @@ export function reconciliationRouter(deps: { client: Client; adminApiKey?: strin
     const dayStart = new Date(`${date.data}T00:00:00Z`);
     // A run belongs to the (UTC) day it started; it may close the next day.
     const runs = await completedRuns(dayStart, new Date(dayStart.getTime() + 2 * DAY), 2000);
-    const reports = (await Promise.all(runs.map(resultOf))).filter((r) => r.startedAt.slice(0, 10) === date.data);
+    const reports = (await mapLimit(runs, 16, resultOf)).filter((r) => r.startedAt.slice(0, 10) === date.data);
     if (reports.length === 0) return sendError(res, 404, `no reconciliation run started on ${date.data} (UTC) has completed`);
     const day = mergeDayReports(date.data, reports);
     if (wantsCsv(req)) return sendCsv(res, `reconciliation-${date.data}`, reportItemsToCsv(day.items));

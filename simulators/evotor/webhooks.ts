@@ -80,6 +80,8 @@ export class WebhookDispatcher {
 
   configure(patch: Partial<WebhookSettings>): void {
     this.settings = { ...this.settings, ...stripUndefined(patch) };
+    // `url` present but undefined (the admin API's `url: null`) removes the webhook: nothing is delivered.
+    if ('url' in patch && patch.url === undefined) this.settings.url = undefined;
   }
 
   get config(): Readonly<WebhookSettings> {
