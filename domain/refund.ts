@@ -216,11 +216,21 @@ export function refundDocumentTitle(refundReceiptId: string): string {
   return `POS refund ${refundReceiptId}`;
 }
 
-/** The ATOL `external_id` of a refund's sell_refund: from the refund receipt, so a resend is answered with code 33. */
-export function atolRefundExternalId(refundReceiptId: string, attempt: number): string {
-  // ATOL takes at most 128 characters; a long middleware receipt id keeps its start and a hash of the whole.
-  const id = refundReceiptId.length <= 100 ? refundReceiptId : `${refundReceiptId.slice(0, 80)}~${fnv1a(refundReceiptId)}`;
-  return attempt <= 1 ? `pos-refund-${id}` : `pos-refund-${id}-${attempt}`;
+/**
+ * The id a cloud register deduplicates a refund's receipt by (ATOL `external_id`, at most 128 characters;
+ * Ferma `InvoiceId`, at most 64): from the refund receipt, so a resend gets the first receipt back.
+ */
+export function atolRefundExternalId(refundReceiptId: string, attempt: number, maxLength = 128): string {
+  const suffix = attempt <= 1 ? '' : `-${attempt}`;
+  const room = maxLength - 'pos-refund-'.length - suffix.length;
+  // A long middleware receipt id keeps its start and a hash of the whole.
+  const id = refundReceiptId.length <= Math.min(100, room) ? refundReceiptId : `${refundReceiptId.slice(0, Math.min(80, room - 9))}~${fnv1a(refundReceiptId)}`;
+  return `pos-refund-${id}${suffix}`;
+}
+
+/** Ferma's InvoiceId of a refund's IncomeReturn (at most 64 characters). */
+export function fermaRefundInvoiceId(refundReceiptId: string, attempt: number): string {
+  return atolRefundExternalId(refundReceiptId, attempt, 64);
 }
 
 function fnv1a(text: string): string {

@@ -1,14 +1,15 @@
 import type { PosPaymentStatus } from '../domain/payment';
 import { retryUpdate, statusQuery } from '../workflows/pos-payment';
-import { EKB_DEVICE, eventually, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';
+import { BEANS, BOOK, payOrderAtTerminal, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
+import { EKB_DEVICE, eventually, startTestStack, type TestStack } from './support/stack';
 
 // A store that fiscalizes through OFD.ru Ferma: the order paid at an Evotor terminal gets exactly one
 // Income receipt at Ferma, even when Ferma registers it and the answer is lost, and Bitrix shows the
 // fiscal attributes Ferma returned.
-describe('payment fiscalized through OFD.ru Ferma', () => {
+describe('payment and refund fiscalized through OFD.ru Ferma', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ posConfigYaml: TEST_POS_CONFIG.replace('fiscalMode: atol', 'fiscalMode: ferma') });
+    stack = await startTestStack({ posConfigYaml: refundPosConfig().replace('fiscalMode: atol', 'fiscalMode: ferma') });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -69,4 +70,44 @@ describe('payment fiscalized through OFD.ru Ferma', () => {
       [`pos-${order.id}-sell-2`, 'CONFIRMED'],
     ]);
   });
+
+  it('a refund at the terminal gets one IncomeReturn mirroring the sale (lost answer retried), partial ones add up', async () => {
+    const ferma = stack.ferma!;
+    const before = { beans: stockOf(stack, 3, 102).amount, book: stockOf(stack, 3, 103).amount };
+    const { order, sale } = await payOrderAtTerminal(stack, 'ekb', [
+      { product: BEANS, quantity: 2 },
+      { product: BOOK, quantity: 1 },
+    ]);
+    const [income] = ferma.state.receipts.Income.filter((r) => r.invoiceId === `pos-${order.id}-sell`);
+    expect(income.stage).toBe('CONFIRMED');
+
+    // First the book alone; Ferma registers the IncomeReturn and the answer is lost.
+    const lostBefore = ferma.state.counters.lostAnswers;
+    ferma.setFaults({ applyThenLoseNext: 1, operation: 'receipt' });
+    const first = stack.evotor.payback(STORES.ekb.device, { baseDocumentId: sale.id, items: [{ ...BOOK, productId: '103', quantity: 1 }] });
+    await stack.evotor.flush();
+    const one = await waitForRefund(stack, 'ekb', first, 'COMPLETED');
+    expect(one.fiscal).toMatchObject({ source: 'ferma' });
+    expect(ferma.state.counters.lostAnswers).toBe(lostBefore + 1);
+    const returnsOf = (id: string) => ferma.state.receipts.IncomeReturn.filter((r) => r.invoiceId.startsWith(`pos-refund-${id}`));
+    expect(returnsOf(first.id)).toHaveLength(1);
+    expect(returnsOf(first.id)[0]).toMatchObject({ invoiceId: `pos-refund-${first.id}`, total: 799, vats: ['Vat10'] });
+    expect(stockOf(stack, 3, 103).amount).toBe(before.book);
+
+    // Then the rest: the beans, with the sale's VAT and payment form.
+    const second = stack.evotor.payback(STORES.ekb.device, { baseDocumentId: sale.id, items: [{ ...BEANS, productId: '102', quantity: 2 }] });
+    await stack.evotor.flush();
+    await waitForRefund(stack, 'ekb', second, 'COMPLETED');
+    const [beansBack] = returnsOf(second.id);
+    expect(beansBack).toMatchObject({ total: 3181, vats: ['Vat22'] });
+    const saleBody = income.body as { Request: { CustomerReceipt: { PaymentItems: unknown[]; Items: { Label: string }[] } } };
+    const refundBody = beansBack.body as { Request: { Type: string; CustomerReceipt: { PaymentItems: { PaymentType: number }[]; Items: { Label: string }[] } } };
+    expect(refundBody.Request.Type).toBe('IncomeReturn');
+    expect(refundBody.Request.CustomerReceipt.PaymentItems[0].PaymentType).toEqual((saleBody.Request.CustomerReceipt.PaymentItems[0] as { PaymentType: number }).PaymentType);
+    expect(ferma.state.receipts.IncomeReturn.filter((r) => r.invoiceId.startsWith('pos-refund-') && [first.id, second.id].some((id) => r.invoiceId.includes(id)))).toHaveLength(2);
+
+    const bx = stack.bitrix.state.getOrder(order.id);
+    expect(bx.payments[0]).toMatchObject({ paid: false, isReturn: 'P' });
+    expect(stockOf(stack, 3, 102).amount).toBe(before.beans);
+  }, 120_000);
 });

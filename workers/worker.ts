@@ -68,6 +68,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     bitrix: deps.bitrix,
     evotor: deps.evotor,
     atol: deps.atol,
+    ferma: deps.ferma,
     config: deps.config,
     callbackBaseUrl: deps.publicBaseUrl,
     logger: deps.logger.child({ system: 'refund' }),

@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { FermaActivities } from '../activities/ferma/activities';
 import type { FiscalActivities } from '../activities/fiscal/activities';
 import type { OrderSaleFacts, RefundBitrixActivities, RefundEvotorActivities, RefundFiscalActivities } from '../activities/refund/activities';
 import type { RefundLookupActivities, RefundStore, SaleLookup } from '../activities/refund/lookup';
@@ -22,6 +23,7 @@ import { kopecksToRubles } from '../domain/money';
 import { TASK_QUEUES } from '../domain/payment';
 import {
   atolRefundExternalId,
+  fermaRefundInvoiceId,
   orderSaleKey,
   refundLedgerWorkflowId,
   walkInSaleKey,
@@ -49,6 +51,13 @@ const lookup = proxyActivities<RefundLookupActivities>({ taskQueue: TASK_QUEUES.
 const bitrix = proxyActivities<RefundBitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const evotor = proxyActivities<RefundEvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
 const atol = proxyActivities<RefundFiscalActivities & Pick<FiscalActivities, 'getAtolReport'>>({
+  taskQueue: TASK_QUEUES.fiscal,
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '1h',
+  retry,
+});
+
+const ferma = proxyActivities<Pick<RefundFiscalActivities, 'registerFermaRefundOfSale'> & Pick<FermaActivities, 'getFermaReceiptStatus'>>({
   taskQueue: TASK_QUEUES.fiscal,
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '1h',
@@ -287,24 +296,37 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     }
   }
 
-  async function atolRefund(orderId: string, saleTime: string, d: Extract<LedgerDecision, { outcome: 'reserved' }>, storeId: string): Promise<FiscalAttributes> {
+  /** The refund receipt at the cloud register that printed the sale (ATOL `sell_refund`, Ferma `IncomeReturn`). */
+  async function cloudRefund(
+    register: 'atol' | 'ferma',
+    orderId: string,
+    saleTime: string,
+    d: Extract<LedgerDecision, { outcome: 'reserved' }>,
+    storeId: string,
+  ): Promise<FiscalAttributes> {
+    const name = register === 'atol' ? 'ATOL' : 'Ferma';
     for (let attempt = 1; ; attempt++) {
-      const externalId = atolRefundExternalId(refund.receiptId, attempt);
+      const externalId = register === 'atol' ? atolRefundExternalId(refund.receiptId, attempt) : fermaRefundInvoiceId(refund.receiptId, attempt);
       const deadlineAt = Date.now() + ATOL_REPORT_DEADLINE_MS;
-      enter('FISCALIZING', `ATOL Online refund receipt ${externalId}`, new Date(deadlineAt).toISOString());
+      enter('FISCALIZING', `${register === 'atol' ? 'ATOL Online' : 'OFD.ru Ferma'} refund receipt ${externalId}`, new Date(deadlineAt).toISOString());
       const receiptTime = now();
-      const { uuid } = await step('send refund receipt to ATOL', 'Check ATOL credentials and the order data named in the error, then retry.', () =>
-        atol.registerAtolRefund({ orderId, storeId, externalId, receiptTime, saleTime, wholeSale: d.wholeSale, lines: d.lines }),
+      const args = { orderId, storeId, receiptTime, saleTime, wholeSale: d.wholeSale, lines: d.lines };
+      const uuid = await step(`send refund receipt to ${name}`, `Check ${name} credentials and the order data named in the error, then retry.`, () =>
+        register === 'atol'
+          ? atol.registerAtolRefund({ ...args, externalId }).then((r) => r.uuid)
+          : ferma.registerFermaRefundOfSale({ ...args, invoiceId: externalId }).then((r) => r.receiptId),
       );
       for (let delay = POLL_INITIAL_MS * 2; ; delay = Math.min(delay * 2, ATOL_POLL_MAX_MS)) {
-        const report = await step('read ATOL report', 'Check that ATOL Online is reachable, then retry.', () => atol.getAtolReport({ uuid }));
+        const report = await step(`read ${name} report`, `Check that ${name} is reachable, then retry.`, () =>
+          register === 'atol' ? atol.getAtolReport({ uuid }) : ferma.getFermaReceiptStatus({ receiptId: uuid }),
+        );
         if (report.status === 'done' && report.fiscal) return report.fiscal;
         if (report.status === 'fail') {
-          await needsAttention('ATOL refund receipt', `ATOL failed refund receipt ${externalId}: ${report.error ?? 'no reason given'}`, 'Fix the cause (ATOL settings, the order\'s data), then retry: a new refund receipt is sent.');
+          await needsAttention(`${name} refund receipt`, `${name} failed refund receipt ${externalId}: ${report.error ?? 'no reason given'}`, `Fix the cause (${name} settings, the order's data), then retry: a new refund receipt is sent.`);
           break;
         }
         if (Date.now() >= deadlineAt) {
-          await needsAttention('read ATOL report', `ATOL has not processed refund receipt ${externalId} (uuid ${uuid}) in 30 min`, 'Check the receipt in the ATOL Online account; retry to keep waiting for the same receipt.');
+          await needsAttention(`read ${name} report`, `${name} has not processed refund receipt ${externalId} (id ${uuid}) in 30 min`, `Check the receipt in the ${name} account; retry to keep waiting for the same receipt.`);
           continue;
         }
         await sleep(delay);
@@ -444,9 +466,10 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     }
 
     enter('FISCALIZING', 'the fiscal refund receipt');
-    if (found.status === 'order' && found.fiscal?.source === 'atol') {
-      state.fiscal = await atolRefund(found.orderId, found.saleTime, reserved, store.id);
-      state.done.push('fiscal: ATOL sell_refund mirroring the sale receipt');
+    const cloud = found.status === 'order' && (found.fiscal?.source === 'atol' || found.fiscal?.source === 'ferma') ? found.fiscal.source : undefined;
+    if (found.status === 'order' && cloud) {
+      state.fiscal = await cloudRefund(cloud, found.orderId, found.saleTime, reserved, store.id);
+      state.done.push(cloud === 'atol' ? 'fiscal: ATOL sell_refund mirroring the sale receipt' : 'fiscal: Ferma IncomeReturn mirroring the sale receipt');
     } else if (terminalFiscal) {
       state.fiscal = terminalFiscal;
       state.done.push('fiscal: printed by the terminal');

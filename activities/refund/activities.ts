@@ -7,6 +7,8 @@ import type { ReceiptLine } from '../../domain/walk-in';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { AtolClient } from '../atol/client';
+import { createFermaActivities } from '../ferma/activities';
+import type { FermaClient } from '../ferma/client';
 import { buildAtolRefundReceipt, type AtolRefundLine } from '../atol/receipt';
 import type { BitrixClient } from '../bitrix/client';
 import { fiscalAttributesFromDocument, type EvotorCloudClient } from '../evotor/client';
@@ -19,6 +21,7 @@ export interface RefundActivityDeps {
   bitrix: BitrixClient;
   evotor: EvotorCloudClient;
   atol?: AtolClient;
+  ferma?: FermaClient;
   config: PosConfig;
   callbackBaseUrl?: string;
   logger?: Logger;
@@ -58,7 +61,8 @@ export interface RecordPaymentReturnInput {
  * The steps that reverse a sale in the outside systems. Each reads before it writes or carries a key the
  * system deduplicates, so a retry after a lost answer changes nothing.
  */
-export function createRefundActivities({ bitrix, evotor, atol, config, callbackBaseUrl, logger }: RefundActivityDeps) {
+export function createRefundActivities({ bitrix, evotor, atol, ferma, config, callbackBaseUrl, logger }: RefundActivityDeps) {
+  const fermaActivities = createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, logger });
   const mapProduct = createProductMapper(evotor, config);
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
 
@@ -282,6 +286,29 @@ export function createRefundActivities({ bitrix, evotor, atol, config, callbackB
       const registration = await atol.sellRefund(body);
       logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell_refund registered');
       return registration;
+    },
+
+    /** An `IncomeReturn` at OFD.ru Ferma mirroring the sale's `Income`; the InvoiceId comes from the refund receipt. */
+    async registerFermaRefundOfSale(input: {
+      orderId: string;
+      storeId: string;
+      invoiceId: string;
+      receiptTime: string;
+      saleTime: string;
+      wholeSale: boolean;
+      lines: ProductQuantity[];
+    }): Promise<{ receiptId: string; alreadyAccepted: boolean }> {
+      let lines: AtolRefundLine[] | undefined;
+      if (!input.wholeSale) {
+        const order = await bitrix.getOrder(input.orderId);
+        try {
+          lines = basketLines(order, input.lines);
+        } catch (e) {
+          if (e instanceof ApplicationFailure) throw e;
+          throw ApplicationFailure.nonRetryable(`cannot build the Ferma refund receipt: ${(e as Error).message}`, 'receipt');
+        }
+      }
+      return fermaActivities.registerFermaRefund({ orderId: input.orderId, storeId: input.storeId, invoiceId: input.invoiceId, receiptTime: input.receiptTime, saleTime: input.saleTime, lines });
     },
   });
 
