@@ -7,7 +7,9 @@ import { request } from 'undici';
 import { sign } from '../api/signature';
 import type { PosPaymentStatus } from '../domain/payment';
 import { loadEnv } from '../lib/config';
+import type { RefundStatus } from '../domain/refund';
 import { statusQuery } from '../workflows/pos-payment';
+import { refundStatusQuery } from '../workflows/refund';
 import { postSignedBatch, signedRequest } from './support/middleware';
 import { eventually, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';
 
@@ -102,6 +104,23 @@ describe('a middleware terminal with 1C:Retail fiscalization', () => {
     expect(resent).toEqual({ status: 200, body: { status: 'duplicate', workflowId: `pos-payment:${order.id}` } });
     const orders = await signedRequest(stack.apiUrl, STORE_KEY, 'GET', '/middleware/v1/orders?storeId=nsk-4');
     expect((orders.body.orders as { orderId: string }[]).some((o) => o.orderId === String(order.id))).toBe(false);
+
+    // The buyer brings one bag back: the middleware reports the PAYBACK naming the sale; reported twice, and
+    // the very same signed request replayed.
+    const refund = { ...payment, receiptId: `ingenico-${order.id}-r1`, type: 'PAYBACK', baseReceiptId: payment.receiptId, dateTime: new Date().toISOString(), total: 159050, lines: [{ productId: '102', name: 'Кофе в зёрнах 1 кг', quantity: 1, price: 159050 }] };
+    const refundTs = Math.floor(Date.now() / 1000) + 2;
+    const refunded = await postSignedBatch(stack.apiUrl, STORE_KEY, [refund], { timestamp: refundTs });
+    expect(refunded.body.results![0]).toMatchObject({ status: 'accepted', workflowId: `refund:nsk-4:${refund.receiptId}` });
+    expect((await postSignedBatch(stack.apiUrl, STORE_KEY, [refund], { timestamp: refundTs })).status).toBe(409);
+    expect((await postSignedBatch(stack.apiUrl, STORE_KEY, [refund], { timestamp: refundTs + 1 })).body.results![0].status).toBe('duplicate');
+    const reversed = await eventually(async () => {
+      const r: RefundStatus = await stack.client.workflow.getHandle(`refund:nsk-4:${refund.receiptId}`).query(refundStatusQuery);
+      return r.stage === 'COMPLETED' ? r : undefined;
+    }, 'the middleware refund reversed', 60_000);
+    expect(reversed).toMatchObject({ saleReceiptId: payment.receiptId, lines: [{ productId: '102', quantity: 1 }] });
+    const afterRefund = stack.bitrix.state.getOrder(order.id);
+    expect(afterRefund.payments[0]).toMatchObject({ paid: true, payReturnNum: refund.receiptId });
+    expect(stockAt4(102)).toBe(stockBefore - 1);
   });
 
   it('refuses what a key may not say, bad fiscal data and unknown orders, naming the field', async () => {
