@@ -8,6 +8,7 @@ export interface SandboxInfo {
   bitrixAdminUrl?: string;
   evotorUrl?: string;
   atolAdminUrl?: string;
+  fermaAdminUrl?: string;
   /** "keyId:secret" for the signed middleware door (docs/middleware-api.md). */
   middlewareKeys: string;
   deviceIds: Record<string, string[]>;

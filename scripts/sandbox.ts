@@ -55,7 +55,7 @@ runMain(logger, async () => {
     logger,
     temporalAddress,
     namespace: env.TEMPORAL_NAMESPACE,
-    ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2, atol: env.API_PORT + 3 },
+    ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2, atol: env.API_PORT + 3, ferma: env.API_PORT + 4 },
   });
 
   // Temporal keeps its workflows across restarts while the simulators start empty: keep order ids unique.
@@ -70,6 +70,7 @@ runMain(logger, async () => {
     bitrixAdminUrl: stack.bitrix?.adminUrl,
     evotorUrl: stack.evotor?.url,
     atolAdminUrl: stack.atol?.adminUrl,
+    fermaAdminUrl: stack.ferma?.adminUrl,
     middlewareKeys: stack.middlewareKeys,
     deviceIds: Object.fromEntries(config.stores.map((s) => [s.id, s.evotorDeviceIds])),
   };
@@ -91,7 +92,8 @@ runMain(logger, async () => {
     ...(stack.bitrix ? [`  Bitrix simulator:  ${stack.bitrix.adminUrl}/state  (REST at ${stack.bitrix.url.replace(/\/rest\/.*/, '/rest/…')})`] : []),
     ...(stack.evotor ? [`  Evotor simulator:  ${stack.evotor.url}/_admin/state`] : []),
     ...(stack.atol ? [`  ATOL simulator:    ${stack.atol.adminUrl}/state`] : []),
-    `  Middleware door:   ${stack.apiUrl}/middleware/v1/receipts/batch  (signing key in ${infoPath})`,
+    ...(stack.ferma ? [`  Ferma simulator:   ${stack.ferma.adminUrl}/state`] : []),
+    `  Middleware door:   ${stack.apiUrl}/middleware/v1/  (receipts/batch, orders, fiscal-confirmations; signing key in ${infoPath})`,
     `  Simulated systems: ${simulated.join(', ') || 'none'}`,
     '',
     'Play one order through it:  npm run demo',
