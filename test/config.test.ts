@@ -14,8 +14,9 @@ stores:
 describe('configuration', () => {
   it('loads the example POS_CONFIG shipped in the repository', () => {
     const cfg = loadPosConfig('config/pos.example.yaml');
-    expect(cfg.stores.map((s) => s.id)).toEqual(['msk-tverskaya', 'spb-nevsky']);
+    expect(cfg.stores.map((s) => s.id)).toEqual(['msk-tverskaya', 'spb-nevsky', 'nsk-lenina']);
     expect(cfg.stores[1].fiscalMode).toBe('atol');
+    expect(cfg.stores[2]).toMatchObject({ terminalKind: 'middleware', fiscalMode: '1c' });
   });
 
   it('fills defaults and coerces pay system ids to strings', () => {
@@ -28,6 +29,12 @@ describe('configuration', () => {
   it('names the failing field of a bad file', () => {
     const bad = valid.replace('evotorStoreId: e1', 'evotorStoreId: e1\n    fiscalMode: atol');
     expect(() => parsePosConfig(bad, 'yaml')).toThrow(/stores\.0\.company: required for fiscalMode "atol"/);
+    expect(() => parsePosConfig(bad.replace('fiscalMode: atol', 'fiscalMode: ferma'), 'yaml')).toThrow(/stores\.0\.company: required for fiscalMode "ferma"/);
+    // A middleware terminal has no cloud to read fiscal data from: it confirms through the door, or a cloud register prints.
+    const middleware = valid.replace('evotorStoreId: e1', 'terminalKind: middleware');
+    expect(() => parsePosConfig(middleware, 'yaml')).toThrow(/stores\.0\.fiscalMode: "terminal" is not possible with terminalKind "middleware" \(one of 1c, atol, ferma\)/);
+    expect(parsePosConfig(`${middleware}    fiscalMode: 1c\n`, 'yaml').stores[0]).toMatchObject({ terminalKind: 'middleware', fiscalMode: '1c' });
+    expect(() => parsePosConfig(valid.replace('evotorStoreId: e1', 'terminalKind: ingenico'), 'yaml')).toThrow(/stores\.0\.terminalKind/);
     expect(() => parsePosConfig(valid.replace('Europe', ''), 'yaml')).not.toThrow();
     expect(() => parsePosConfig(valid + '    timeZone: Mars/Base\n', 'yaml')).toThrow(/stores\.0\.timeZone/);
     expect(() => parsePosConfig('{', 'json')).toThrow(ConfigError);
