@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createLogger } from '../../lib/logger';
+import { parseEnvOrExit, runSimulatorMain } from '../shared/main-helpers';
 import { startAtolSimulator } from './simulator';
 
 /** `npx tsx simulators/atol/main.ts` — an ATOL Online v5 stand-in for the sandbox, configured by environment. */
@@ -16,14 +16,8 @@ const env = z.object({
   ATOL_SIM_TIME_ZONE: z.string().default('Europe/Moscow'),
 });
 
-async function main(): Promise<void> {
-  const log = createLogger('atol-simulator');
-  const parsed = env.safeParse(process.env);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) log.fatal(`${issue.path.join('.')}: ${issue.message}`);
-    process.exit(1);
-  }
-  const cfg = parsed.data;
+runSimulatorMain('atol-simulator', 'ATOL Online simulator', async (log) => {
+  const cfg = parseEnvOrExit(env, process.env, log);
   const sim = await startAtolSimulator({
     port: cfg.ATOL_SIM_PORT,
     host: cfg.ATOL_SIM_HOST,
@@ -36,15 +30,5 @@ async function main(): Promise<void> {
     timeZone: cfg.ATOL_SIM_TIME_ZONE,
     logger: log,
   });
-  log.info({ url: sim.url, admin: sim.adminUrl, groupCode: cfg.ATOL_SIM_GROUP_CODE }, 'ATOL Online simulator ready');
-  const stop = (): void => {
-    void sim.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-main().catch((e: unknown) => {
-  createLogger('atol-simulator').fatal({ err: e }, 'ATOL Online simulator failed to start');
-  process.exit(1);
+  return { sim, readyFields: { groupCode: cfg.ATOL_SIM_GROUP_CODE } };
 });

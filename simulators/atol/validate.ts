@@ -1,12 +1,14 @@
+import {
+  EMAIL, INN, Invalid, array, firstFailure, money, object, optionalString, quantity, sumMatches, type ValidationFailure,
+} from '../shared/validation';
+
 /**
  * ATOL Online v5 (FFD 1.2) receipt validation as the real service answers it: the first offending field,
  * by its JSON path, for error code 32. Written from the protocol description, independent of our client.
  */
 
-export interface ValidationFailure {
-  field: string;
-  reason: string;
-}
+export { toKopecks } from '../shared/validation';
+export type { ValidationFailure } from '../shared/validation';
 
 export const VAT_TYPES = new Set(['none', 'vat0', 'vat5', 'vat7', 'vat10', 'vat22', 'vat105', 'vat107', 'vat110', 'vat122', 'vat20', 'vat120']);
 const SNO = new Set(['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent']);
@@ -15,27 +17,14 @@ const MEASURES = new Set([0, 10, 11, 12, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50,
 const PAYMENT_OBJECTS = new Set([...range(1, 27), 30, 31, 32, 33]);
 const TIMESTAMP = /^(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})$/;
 const CALLBACK_URL = /^https?:\/\/[0-9a-zA-Zа-яА-Я]([-.\w]*[0-9a-zA-Zа-яА-Я])*(:\d+)?(\/[^\s]*)?$/;
-const MONEY = /^\d{1,11}(\.\d{1,2})?$/;
-const QUANTITY = /^\d{1,8}(\.\d{1,6})?$/;
-const INN = /^(\d{10}|\d{12})$/;
 const PHONE = /^\+?\d{1,19}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
-class Invalid extends Error {
-  constructor(readonly field: string, readonly reason: string) {
-    super(`${field}: ${reason}`);
-  }
-}
 
 /** The first problem with a sell/sell_refund body, or null when ATOL would accept it. */
 export function validateReceiptBody(body: unknown): ValidationFailure | null {
-  try {
+  return firstFailure(() => {
     check(body);
     return null;
-  } catch (e) {
-    if (e instanceof Invalid) return { field: e.field, reason: e.reason };
-    throw e;
-  }
+  });
 }
 
 /** Parses `dd.MM.yyyy HH:mm:ss` into its calendar parts, or null when it is not a real moment. */
@@ -46,11 +35,6 @@ export function parseTimestamp(text: string): { year: number; month: number; day
   if (mm < 1 || mm > 12 || dd < 1 || hh > 23 || mi > 59 || ss > 59) return null;
   if (dd > new Date(Date.UTC(yyyy, mm, 0)).getUTCDate()) return null;
   return { year: yyyy, month: mm, day: dd };
-}
-
-/** Rubles with ≤2 decimals → kopecks (only for values that passed the money check). */
-export function toKopecks(rubles: number): number {
-  return Math.round(rubles * 100);
 }
 
 function check(body: unknown): void {
@@ -97,12 +81,9 @@ function check(body: unknown): void {
     const name = optionalString(item.name, `${at}.name`, 128);
     if (!name) throw new Invalid(`${at}.name`, 'required');
     const price = money(item.price, `${at}.price`);
-    const quantity = item.quantity;
-    if (typeof quantity !== 'number' || !QUANTITY.test(String(quantity)) || quantity <= 0) {
-      throw new Invalid(`${at}.quantity`, 'number > 0 with ≤6 decimals');
-    }
+    const qty = quantity(item.quantity, `${at}.quantity`);
     const sum = money(item.sum, `${at}.sum`);
-    if (!sumMatches(price, quantity, sum)) throw new Invalid(`${at}.sum`, 'sum ≠ price × quantity');
+    if (!sumMatches(price, qty, sum)) throw new Invalid(`${at}.sum`, 'sum ≠ price × quantity');
     if (!Number.isInteger(item.measure) || !MEASURES.has(item.measure as number)) throw new Invalid(`${at}.measure`, 'not a v5 measure code');
     if (typeof item.payment_method !== 'string' || !PAYMENT_METHODS.has(item.payment_method)) {
       throw new Invalid(`${at}.payment_method`, 'not a payment method');
@@ -137,41 +118,6 @@ function check(body: unknown): void {
   const total = money(receipt.total, 'receipt.total');
   if (total !== itemsTotal) throw new Invalid('receipt.total', 'total ≠ sum of items');
   if (total !== paid) throw new Invalid('receipt.payments', 'sum of payments ≠ total');
-}
-
-/** Money as kopecks after checking it is a JSON number with ≤2 decimals. */
-function money(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !MONEY.test(String(value))) {
-    throw new Invalid(field, 'amount ≥ 0 with at most 2 decimals');
-  }
-  return toKopecks(value);
-}
-
-/** sum must be price × quantity rounded to the kopeck (either way). */
-function sumMatches(price: number, quantity: number, sum: number): boolean {
-  const [whole, frac = ''] = String(quantity).split('.');
-  const micro = BigInt(whole) * 1_000_000n + BigInt(frac.padEnd(6, '0'));
-  const exact = BigInt(price) * micro;
-  const diff = BigInt(sum) * 1_000_000n - exact;
-  return diff > -1_000_000n && diff < 1_000_000n;
-}
-
-function object(value: unknown, field: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Invalid(field || 'body', 'required object');
-  return value as Record<string, unknown>;
-}
-
-function array(value: unknown, field: string, min: number, max: number): unknown[] {
-  if (!Array.isArray(value)) throw new Invalid(field, 'required array');
-  if (value.length < min || value.length > max) throw new Invalid(field, `${min}..${max} elements`);
-  return value;
-}
-
-function optionalString(value: unknown, field: string, max: number): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new Invalid(field, 'must be a string');
-  if (value.length > max) throw new Invalid(field, `longer than ${max} characters`);
-  return value;
 }
 
 function range(from: number, to: number): number[] {

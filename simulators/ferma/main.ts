@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createLogger } from '../../lib/logger';
+import { nonEmptyEnv, parseEnvOrExit, runSimulatorMain } from '../shared/main-helpers';
 import { startFermaSimulator } from './simulator';
 
 /** `npx tsx simulators/ferma/main.ts` — an OFD.ru Ferma stand-in for the sandbox, configured by environment. */
@@ -18,14 +18,8 @@ const env = z.object({
   FERMA_SIM_ERRORS_WITH_HTTP_200: z.enum(['0', '1', 'true', 'false']).default('0'),
 });
 
-async function main(): Promise<void> {
-  const log = createLogger('ferma-simulator');
-  const parsed = env.safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) log.fatal(`${issue.path.join('.')}: ${issue.message}`);
-    process.exit(1);
-  }
-  const cfg = parsed.data;
+runSimulatorMain('ferma-simulator', 'OFD.ru Ferma simulator', async (log) => {
+  const cfg = parseEnvOrExit(env, nonEmptyEnv(), log);
   const sim = await startFermaSimulator({
     port: cfg.FERMA_SIM_PORT,
     host: cfg.FERMA_SIM_HOST,
@@ -39,15 +33,5 @@ async function main(): Promise<void> {
     errorsWithHttp200: cfg.FERMA_SIM_ERRORS_WITH_HTTP_200 === '1' || cfg.FERMA_SIM_ERRORS_WITH_HTTP_200 === 'true',
     logger: log,
   });
-  log.info({ url: sim.url, admin: sim.adminUrl }, 'OFD.ru Ferma simulator ready');
-  const stop = (): void => {
-    void sim.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-main().catch((e: unknown) => {
-  createLogger('ferma-simulator').fatal({ err: e }, 'OFD.ru Ferma simulator failed to start');
-  process.exit(1);
+  return { sim };
 });
