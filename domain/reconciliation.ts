@@ -240,7 +240,9 @@ export const CSV_COLUMNS = ['class', 'action', 'order_id', 'receipt_id', 'termin
 /** One line per item, for the accountant (RFC 4180; amounts in rubles with two decimals). */
 export function reportItemsToCsv(items: (ReportItem & { firstRunId?: string; runId?: string })[], runId?: string): string {
   const cell = (v: unknown) => {
-    const s = v === undefined || v === null ? '' : String(v);
+    let s = v === undefined || v === null ? '' : String(v);
+    // A spreadsheet must not run an id that starts like a formula.
+    if (/^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s)) s = `'${s}`;
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const money = (k?: Kopecks) => (k === undefined ? '' : kopecksToRubles(k));

@@ -150,7 +150,7 @@ export const PosConfigSchema = z
         /** Documents and payments younger than this are left to the webhooks. */
         settle: Duration.default('5m'),
         /** Items listed per run report (all are counted). */
-        maxItems: z.number().int().positive().max(5000).default(1000),
+        maxItems: z.number().int().positive().max(2000).default(1000),
         /** Stage limits beyond which a running workflow is reported as stuck, by stage (e.g. NEEDS_ATTENTION: 12h). */
         stageLimits: z.record(z.string().regex(/^[A-Z_]+$/, 'a stage name such as NEEDS_ATTENTION'), Duration).default({}),
       })

@@ -1,19 +1,26 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TerminalPayment } from '../domain/payment';
-import { startTimeSkippingTemporal } from '../lib/temporal-env';
+import { startLocalTemporal, startTimeSkippingTemporal } from '../lib/temporal-env';
 import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../workflows/order-events';
 import { paymentReceivedSignal, posPaymentWorkflow, retryUpdate, statusQuery } from '../workflows/pos-payment';
 import { terminalReceiptWorkflow } from '../workflows/terminal-receipt';
 import { fakeWorld, FISCAL, type FakeWorld } from '../test/support/fake-activities';
+import { postSignedBatch, walkInReceipt } from '../test/support/middleware';
+import { admin, BEANS, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from '../test/support/refunds';
+import { eventually, type TestStack } from '../test/support/stack';
+import { loadEnv, parsePosConfig } from '../lib/config';
+import { buildLogger } from '../lib/logger';
+import { startStack } from '../lib/stack';
 import { withFakeWorkers } from '../test/support/workflow-env';
 
 // Records the histories of the main workflow paths into test/fixtures/histories/. Replaying them on every
 // test run (test/replay.test.ts) makes a change that would break running workflows fail CI.
-// Re-record only on purpose, when a change is meant to be incompatible (and versioned): npm run record:histories
+// Histories already there are kept (they stand for workflows running in production); new paths are added:
+// npm run record:histories. Replace them all only on purpose: npm run record:histories -- --overwrite
 
 const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
 
@@ -32,6 +39,13 @@ async function main(): Promise<void> {
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
 
   const save = async (name: string, handle: WorkflowHandle) => {
+    const file = join(OUT, `${name}.json`);
+    // A history recorded by older code is what workflows already running look like: it is kept, so the
+    // replay test keeps checking the new code against it. --overwrite replaces them all on purpose.
+    if (existsSync(file) && !process.argv.includes('--overwrite')) {
+      console.log(`kept ${name} (recorded earlier)`);
+      return;
+    }
     const history = await handle.fetchHistory();
     writeFileSync(join(OUT, `${name}.json`), JSON.stringify(JSON.parse(historyToJSON(history)), null, 1));
     console.log(`recorded ${name}: ${history.events?.length} events`);
@@ -96,6 +110,65 @@ async function main(): Promise<void> {
     await deductions.terminate('recorded');
   });
   await env.teardown();
+  await recordFromStack(save);
+}
+
+/**
+ * The refund, cancellation and door paths, recorded from the whole application against the simulators (as
+ * the end-to-end tests run it): these workflows use too many activities for scripted fakes, and the refund
+ * ledgers live for weeks — exactly the workflows a deploy must never break.
+ */
+async function recordFromStack(save: (name: string, handle: WorkflowHandle) => Promise<void>): Promise<void> {
+  const temporal = await startLocalTemporal({});
+  const config = parsePosConfig(refundPosConfig(), 'yaml', 'recording config');
+  const started = await startStack({
+    env: loadEnv({ API_PORT: '0' }),
+    config,
+    logger: buildLogger({ level: 'warn' }),
+    temporalAddress: temporal.address,
+    namespace: 'default',
+    ports: { api: 0, bitrix: 0, evotor: 0, atol: 0, ferma: 0 },
+    bitrixActivitiesPerSecond: null,
+    atolProcessingDelayMs: 300,
+  });
+  const stack: TestStack = { ...started, namespace: 'default', config, bitrix: started.bitrix!, evotor: started.evotor! };
+  try {
+    // A partial refund at the terminal of an order paid there; its sale's ledger stays open.
+    const paid = await payOrderAtTerminal(stack, 'msk', [{ product: BEANS, quantity: 2 }]);
+    const partial = stack.evotor.payback(STORES.msk.device, { baseDocumentId: paid.sale.id, items: [{ ...BEANS, productId: '102', quantity: 1 }] });
+    await stack.evotor.flush();
+    await waitForRefund(stack, 'msk', partial, 'COMPLETED');
+    await save('refund-partial-completed', refundHandle(stack, 'msk', partial.id));
+    await save('refund-ledger-order-open', stack.client.workflow.getHandle(`refund-ledger:order:${paid.order.id}`));
+
+    // Cancelled by support while the payment was being confirmed (the saga), then refunded at the terminal (ATOL store).
+    const confirming = await payOrderAtTerminal(stack, 'ekb', [{ product: GRINDER, quantity: 1 }], {
+      until: 'CONFIRMING',
+      beforePay: () => stack.bitrix.setFaults({ errorNext: 3, method: 'sale.order.update' }),
+    });
+    await admin(stack).post(`/api/orders/${confirming.order.id}/cancel`, { reason: 'customer left before handover' });
+    await waitForOrderStage(stack, confirming.order.id, 'AWAITING_REFUND', 60_000);
+    stack.bitrix.setFaults({});
+    const full = stack.evotor.payback(STORES.ekb.device, { baseDocumentId: confirming.sale.id });
+    await stack.evotor.flush();
+    await waitForRefund(stack, 'ekb', full, 'COMPLETED');
+    await waitForOrderStage(stack, confirming.order.id, 'CANCELLED');
+    await save('pos-payment-cancelled-mid-flow-refunded', stack.client.workflow.getHandle(`pos-payment:${confirming.order.id}`));
+    await save('order-cancellation-refunded', stack.client.workflow.getHandle(`order-cancellation:${confirming.order.id}`));
+
+    // Walk-in sales through the middleware batch door: one Update per store queues them.
+    const receipts = [walkInReceipt('spb-2', [{ productId: '101', quantity: 1, price: 249000 }]), walkInReceipt('spb-2', [{ productId: '103', quantity: 2, price: 79900 }])];
+    await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
+    const deductions = stack.client.workflow.getHandle('walk-in-deductions:spb-2');
+    await eventually(async () => {
+      const q = await deductions.query<{ queued: number; inFlight: number; receipts: number }>('status');
+      return q.receipts >= 2 && q.queued === 0 && q.inFlight === 0 ? true : undefined;
+    }, 'the walk-in sales written off');
+    await save('walk-in-deductions-door-update', deductions);
+  } finally {
+    await started.stop();
+    await temporal.teardown();
+  }
 }
 
 main().catch((e) => {

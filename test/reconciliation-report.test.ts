@@ -69,5 +69,7 @@ describe('reconciliation reports', () => {
     expect(header).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id');
     expect(row).toBe('amount-mismatch,reported,42,r-1,,,5000.00,5671.05,2026-11-29T10:00:00.000Z,,"took ""less"", see",done,run-9');
     expect(end).toBe('');
+    // An id that looks like a formula stays text in a spreadsheet.
+    expect(reportItemsToCsv([item({ receiptId: '=HYPERLINK("x")' })]).split('\r\n')[1]).toContain(',"\'=HYPERLINK(""x"")",');
   });
 });

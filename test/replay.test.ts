@@ -11,11 +11,16 @@ describe('replay of recorded workflow histories', () => {
   it('has the main paths recorded', () => {
     expect(files.sort()).toEqual([
       'bitrix-order-events-started-payment.json',
+      'order-cancellation-refunded.json',
       'pos-payment-atol-fail-retry-completed.json',
+      'pos-payment-cancelled-mid-flow-refunded.json',
       'pos-payment-deadline-cancelled.json',
       'pos-payment-terminal-completed.json',
+      'refund-ledger-order-open.json',
+      'refund-partial-completed.json',
       'terminal-receipt-held-resolved.json',
       'terminal-receipt-walk-in-queued.json',
+      'walk-in-deductions-door-update.json',
       'walk-in-deductions-one-batch.json',
     ]);
   });

@@ -41,13 +41,16 @@ export interface ReconciliationInput {
   every?: string;
   at?: string;
   /** Chunking (defaults suit production; tests and the benchmark make them small or large). */
-  tuning?: { callsPerRun?: number; terminalPagesPerCall?: number };
+  tuning?: { callsPerRun?: number; terminalPagesPerCall?: number; storesInParallel?: number };
   /** Carried across continue-as-new. */
   progress?: ReconciliationProgress;
 }
 
+/** Per store (as plan.stores): where its documents stand. */
+type StoreProgress = { cursor?: string; done?: true };
+
 type Phase =
-  | { name: 'terminal'; store: number; cursor?: string }
+  | { name: 'terminal'; stores: StoreProgress[] }
   | { name: 'bitrix'; mode: 'awaiting' | 'paid'; start: number }
   | { name: 'stuck' };
 
@@ -64,6 +67,8 @@ export const reconciliationReportQuery = defineQuery<ReconciliationReport>('repo
 const DEFAULT_WINDOW_MS = 2 * 3_600_000;
 /** Evotor pages per activity call (heartbeating), and activity calls per run before continue-as-new. */
 const TERMINAL_PAGES_PER_CALL = 5;
+/** Stores whose documents are read at the same time (each store's pages one after the other: cursors). */
+const STORES_IN_PARALLEL = 4;
 const CALLS_PER_RUN = 150;
 const CANDIDATES_PER_CALL = 50;
 const STUCK_PER_STAGE = 200;
@@ -93,6 +98,7 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   let calls = 0;
   const callsPerRun = input.tuning?.callsPerRun ?? CALLS_PER_RUN;
   const terminalPagesPerCall = input.tuning?.terminalPagesPerCall ?? TERMINAL_PAGES_PER_CALL;
+  const storesInParallel = input.tuning?.storesInParallel ?? STORES_IN_PARALLEL;
 
   const problem = (where: string, err: ActivityFailure) => {
     const cause = err.cause instanceof ApplicationFailure || err.cause instanceof Error ? err.cause.message : err.message;
@@ -114,30 +120,37 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
 
   for (;;) {
     const phase = p.phase;
+    let spent = 1;
     setCurrentDetails(reportSummary(report, describePhase(p)));
     if (phase.name === 'terminal') {
-      const store = plan.stores[phase.store];
-      if (!store) {
+      const open = phase.stores.flatMap((st, i) => (st.done ? [] : [i])).slice(0, storesInParallel);
+      if (open.length === 0) {
         p.phase = { name: 'bitrix', mode: 'awaiting', start: 0 };
         continue;
       }
-      try {
-        const page = await terminal.reconcileTerminalDocuments({
-          store,
-          from: report.from,
-          to: report.to,
-          uploadedBefore: p.uploadedBefore,
-          cursor: phase.cursor,
-          maxPages: terminalPagesPerCall,
-        });
-        addPage(report, page, plan.maxItems);
-        await handOver(page.orderCandidates);
-        p.phase = page.cursor ? { name: 'terminal', store: phase.store, cursor: page.cursor } : { name: 'terminal', store: phase.store + 1 };
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        problem(`terminal documents of store ${store.storeId}`, err);
-        p.phase = { name: 'terminal', store: phase.store + 1 };
-      }
+      await Promise.all(
+        open.map(async (i) => {
+          const store = plan.stores[i];
+          try {
+            const page = await terminal.reconcileTerminalDocuments({
+              store,
+              from: report.from,
+              to: report.to,
+              uploadedBefore: p.uploadedBefore,
+              cursor: phase.stores[i].cursor,
+              maxPages: terminalPagesPerCall,
+            });
+            addPage(report, page, plan.maxItems);
+            await handOver(page.orderCandidates);
+            phase.stores[i] = page.cursor ? { cursor: page.cursor } : { done: true };
+          } catch (err) {
+            if (!(err instanceof ActivityFailure)) throw err;
+            problem(`terminal documents of store ${store.storeId}`, err);
+            phase.stores[i] = { done: true };
+          }
+        }),
+      );
+      spent = open.length;
     } else if (phase.name === 'bitrix') {
       const next = (): Phase => (phase.mode === 'awaiting' ? { name: 'bitrix', mode: 'paid', start: 0 } : { name: 'stuck' });
       try {
@@ -165,7 +178,7 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
       log.info('reconciliation finished', { runId: report.runId, ...totalFound(report.counts), problems: report.problems.length });
       return report;
     }
-    calls++;
+    calls += spent;
     if (calls >= callsPerRun || workflowInfo().continueAsNewSuggested) {
       report.continuedAsNew++;
       await continueAsNew<typeof reconciliationWorkflow>({ ...input, progress: p });
@@ -183,12 +196,12 @@ async function begin(input: ReconciliationInput): Promise<ReconciliationProgress
         ? previousDayWindow(now, input.timeZone ?? 'Europe/Moscow')
         : recentWindow(now, input.windowMs ?? DEFAULT_WINDOW_MS, plan.settleMs);
   const report = newReport(workflowInfo().workflowId, input.kind, window, new Date(now).toISOString());
-  return { plan, report, phase: { name: 'terminal', store: 0 }, uploadedBefore: now - plan.settleMs };
+  return { plan, report, phase: { name: 'terminal', stores: plan.stores.map(() => ({})) }, uploadedBefore: now - plan.settleMs };
 }
 
 function describePhase(p: ReconciliationProgress): string {
   const phase = p.phase;
-  if (phase.name === 'terminal') return `terminal documents of store ${p.plan.stores[phase.store]?.storeId ?? '-'} (${phase.store + 1} of ${p.plan.stores.length})`;
+  if (phase.name === 'terminal') return `terminal documents (${phase.stores.filter((st) => st.done).length} of ${p.plan.stores.length} stores done)`;
   if (phase.name === 'bitrix') return `Bitrix POS payments ${phase.mode === 'awaiting' ? 'awaiting payment' : 'paid'} (from row ${phase.start})`;
   return 'workflows stuck beyond their stage limits';
 }

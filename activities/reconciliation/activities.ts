@@ -377,6 +377,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
         if (pos?.paid && pos.sum !== c.payment.amount) {
           items.push({
             ...base,
+            // Keyed by order, as the check of paid payments keys it: one divergence, found twice, is one item.
+            key: c.orderId,
             class: 'amount-mismatch',
             action: 'reported',
             found: `the terminal took ${c.payment.amount} kopecks; Bitrix shows the POS payment paid with ${pos.sum}`,
