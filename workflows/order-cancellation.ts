@@ -27,6 +27,7 @@ import {
 } from '../domain/refund';
 import { ledgerChangedSignal, subscribeLedgerSignal } from './refund-ledger';
 import { PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore } from './search-attributes';
+import { setSupportHandlers } from './support-actions';
 
 export const cancellationStatusQuery = defineQuery<OrderCancellationStatus>('status');
 export const retryCancellationUpdate = defineUpdate<OrderCancellationStatus, []>('retry');
@@ -68,16 +69,8 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
     state.refundedAmount = view.completedAmount;
     describe();
   });
-  setHandler(retryCancellationUpdate, () => ((requested = { kind: 'retry' }), state), {
-    validator: () => {
-      if (state.stage !== 'NEEDS_ATTENTION') throw new Error(`nothing to retry: the stage is ${state.stage}, not NEEDS_ATTENTION`);
-    },
-  });
-  setHandler(resolveCancellationUpdate, ({ note }) => ((requested = { kind: 'resolve', note }), state), {
-    validator: (arg) => {
-      if (!arg || typeof arg.note !== 'string' || !arg.note.trim()) throw new Error('note: a non-empty text is required');
-      if (state.stage === 'COMPLETED') throw new Error('the cancellation has already ended');
-    },
+  setSupportHandlers({ retry: retryCancellationUpdate, resolve: resolveCancellationUpdate }, state, (r) => (requested = r), {
+    resolveRefusal: (stage) => (stage === 'COMPLETED' ? 'the cancellation has already ended' : undefined),
   });
 
   function describe(): void {

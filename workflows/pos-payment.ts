@@ -32,6 +32,7 @@ import {
 import { orderCancellationWorkflowId } from '../domain/refund';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
 import { orderCancellationWorkflow } from './order-cancellation';
+import { setSupportHandlers } from './support-actions';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
@@ -122,32 +123,12 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       },
     },
   );
-  setHandler(
-    retryUpdate,
-    () => {
-      requested = { kind: 'retry' };
-      return state;
-    },
-    {
-      validator: () => {
-        if (state.stage !== 'NEEDS_ATTENTION') throw new Error(`nothing to retry: the stage is ${state.stage}, not NEEDS_ATTENTION`);
-      },
-    },
-  );
-  setHandler(
-    resolveUpdate,
-    ({ note }) => {
-      requested = { kind: 'resolve', note };
-      return state;
-    },
-    {
-      validator: (arg) => {
-        if (!arg || typeof arg.note !== 'string' || !arg.note.trim()) throw new Error('note: a non-empty text is required');
-        if (state.stage !== 'NEEDS_ATTENTION' && state.stage !== 'AWAITING_PAYMENT')
-          throw new Error(`only an order in NEEDS_ATTENTION or AWAITING_PAYMENT can be resolved by hand (stage is ${state.stage})`);
-      },
-    },
-  );
+  setSupportHandlers({ retry: retryUpdate, resolve: resolveUpdate }, state, (r) => (requested = r), {
+    resolveRefusal: (stage) =>
+      stage === 'NEEDS_ATTENTION' || stage === 'AWAITING_PAYMENT'
+        ? undefined
+        : `only an order in NEEDS_ATTENTION or AWAITING_PAYMENT can be resolved by hand (stage is ${stage})`,
+  });
 
   function describe(): void {
     const lines = [

@@ -40,6 +40,7 @@ import { fiscalSummary } from '../domain/terminal-payload';
 import { claimRefundSignal, ledgerDecisionSignal, refundCompletedSignal } from './refund-ledger';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 import { signalOrStart } from './signal-or-start';
+import { setSupportHandlers } from './support-actions';
 
 export const refundStatusQuery = defineQuery<RefundStatus>('status');
 export const retryRefundUpdate = defineUpdate<RefundStatus, []>('retry');
@@ -106,31 +107,9 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
   setHandler(ledgerDecisionSignal, (d) => {
     if (d.refundId === refund.receiptId) decision = d;
   });
-  setHandler(
-    retryRefundUpdate,
-    () => {
-      requested = { kind: 'retry' };
-      return state;
-    },
-    {
-      validator: () => {
-        if (state.stage !== 'NEEDS_ATTENTION') throw new Error(`nothing to retry: the stage is ${state.stage}, not NEEDS_ATTENTION`);
-      },
-    },
-  );
-  setHandler(
-    resolveRefundUpdate,
-    ({ note }) => {
-      requested = { kind: 'resolve', note };
-      return state;
-    },
-    {
-      validator: (arg) => {
-        if (!arg || typeof arg.note !== 'string' || !arg.note.trim()) throw new Error('note: a non-empty text is required');
-        if (state.stage !== 'NEEDS_ATTENTION') throw new Error(`only a refund in NEEDS_ATTENTION can be resolved by hand (stage is ${state.stage})`);
-      },
-    },
-  );
+  setSupportHandlers({ retry: retryRefundUpdate, resolve: resolveRefundUpdate }, state, (r) => (requested = r), {
+    resolveRefusal: (stage) => (stage === 'NEEDS_ATTENTION' ? undefined : `only a refund in NEEDS_ATTENTION can be resolved by hand (stage is ${stage})`),
+  });
 
   function describe(): void {
     const sale = state.sale?.kind === 'order'

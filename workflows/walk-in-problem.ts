@@ -5,6 +5,7 @@ import { walkInProblemWorkflowId } from '../domain/walk-in';
 import { PosReceiptId, PosStage, PosStageSince, PosStore } from './search-attributes';
 import { deductionOutcomeSignal, queueDeductionSignal, walkInDeductionsWorkflowId } from './walk-in-deductions';
 import { signalOrStart } from './signal-or-start';
+import { setSupportHandlers, type SupportRequest } from './support-actions';
 
 export interface WalkInProblemInput {
   receipt: WalkInReceipt;
@@ -32,20 +33,11 @@ export const resolveWalkInUpdate = defineUpdate<WalkInProblemState, [{ note: str
 export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<WalkInProblemState> {
   const { receipt } = input;
   const state: WalkInProblemState = { receiptKey: receipt.key, storeId: receipt.storeId, stage: 'NEEDS_ATTENTION', reason: input.reason };
-  let requested: 'retry' | { note: string } | undefined;
+  let requested: SupportRequest | undefined;
   let outcome: DeductionOutcome | undefined;
   setHandler(walkInProblemQuery, () => state);
   setHandler(deductionOutcomeSignal, (o) => void (outcome = o));
-  const inAttention = () => {
-    if (state.stage !== 'NEEDS_ATTENTION') throw new Error(`the stage is ${state.stage}, not NEEDS_ATTENTION`);
-  };
-  setHandler(retryWalkInUpdate, () => ((requested = 'retry'), state), { validator: inAttention });
-  setHandler(resolveWalkInUpdate, ({ note }) => ((requested = { note }), state), {
-    validator: (arg) => {
-      if (!arg || typeof arg.note !== 'string' || !arg.note.trim()) throw new Error('note: a non-empty text is required');
-      inAttention();
-    },
-  });
+  setSupportHandlers({ retry: retryWalkInUpdate, resolve: resolveWalkInUpdate }, state, (r) => (requested = r));
 
   const enter = (stage: WalkInProblemState['stage']) => {
     state.stage = stage;
@@ -71,8 +63,8 @@ export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<
     log.warn('walk-in receipt needs attention', { receiptKey: receipt.key, reason: state.reason });
     requested = undefined;
     await condition(() => requested !== undefined);
-    const decision = requested as 'retry' | { note: string } | undefined;
-    if (decision !== 'retry') {
+    const decision = requested as SupportRequest | undefined;
+    if (decision?.kind !== 'retry') {
       state.resolution = decision?.note;
       enter('COMPLETED');
       return state;
