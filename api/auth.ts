@@ -1,4 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../lib/logger';
+import { sendError } from './errors';
 
 /** Constant-time comparison of two secrets of any length (hashing first hides the length too). */
 export function secretsEqual(given: string, expected: string): boolean {
@@ -18,4 +21,17 @@ export function checkBearer(header: string | undefined, expected: readonly strin
   let ok = false;
   for (const token of expected) ok = secretsEqual(m[1], token) || ok;
   return ok ? { ok: true } : { ok: false, reason: 'mismatch' };
+}
+
+/** The admin API's guard: `Authorization: Bearer <ADMIN_API_KEY>`; 503 while no key is configured. */
+export function requireAdminKey(adminApiKey: string | undefined, logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!adminApiKey) return sendError(res, 503, 'the admin API is disabled: ADMIN_API_KEY is not configured');
+    const auth = checkBearer(req.header('authorization'), [adminApiKey]);
+    if (!auth.ok) {
+      logger.warn({ path: req.path, reason: `bearer token ${auth.reason}` }, 'rejected admin request');
+      return sendError(res, 401, `Authorization: bearer token ${auth.reason}`);
+    }
+    next();
+  };
 }

@@ -1,7 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId, type PosPaymentResult, type TerminalPayment } from '../domain/payment';
+import { orderEventsWorkflowId, posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId, type PosPaymentResult, type TerminalPayment } from '../domain/payment';
 import { refundWorkflowId, type RefundInput } from '../domain/refund';
 import type { ReceiptLine } from '../domain/walk-in';
+import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../workflows/order-events';
 import { paymentReceivedSignal, posPaymentWorkflow } from '../workflows/pos-payment';
 import { refundWorkflow } from '../workflows/refund';
 import { terminalReceiptWorkflow, type TerminalReceiptInput } from '../workflows/terminal-receipt';
@@ -80,4 +81,21 @@ export function receiptIntake(client: Client) {
   }
 
   return { toOrder, toReceiptWorkflow, toRefund };
+}
+
+/**
+ * How a Bitrix order event reaches Temporal (the Bitrix webhook door and reconciliation's missed-event heal
+ * alike): signal-with-start of the order's events workflow, which decides whether a payment workflow starts.
+ */
+export async function bitrixOrderEventIntake(client: Client, orderId: string, event: { event: string; ts?: string }): Promise<string> {
+  const workflowId = orderEventsWorkflowId(orderId);
+  await client.workflow.signalWithStart(bitrixOrderEventsWorkflow, {
+    workflowId,
+    taskQueue: TASK_QUEUES.workflows,
+    args: [orderId],
+    signal: bitrixOrderEventSignal,
+    signalArgs: [{ ...event, receivedAt: new Date().toISOString() }],
+    staticSummary: `Bitrix events of order ${orderId}`,
+  });
+  return workflowId;
 }

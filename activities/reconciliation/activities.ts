@@ -1,11 +1,10 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { receiptIntake } from '../../api/receipt-intake';
+import { bitrixOrderEventIntake, receiptIntake } from '../../api/receipt-intake';
 import type { Kopecks } from '../../domain/money';
 import {
   orderEventsWorkflowId,
   posPaymentWorkflowId,
-  TASK_QUEUES,
   terminalReceiptWorkflowId,
   type PosPaymentResult,
   type PosPaymentStatus,
@@ -15,7 +14,6 @@ import type { ReportItem, PageOutcome } from '../../domain/reconciliation';
 import { refundWorkflowId } from '../../domain/refund';
 import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../../workflows/order-events';
 import { statusQuery } from '../../workflows/pos-payment';
 import type { BitrixClient, BitrixPayment } from '../bitrix/client';
 import { orderListResultSchema, paymentListResultSchema } from '../bitrix/schemas';
@@ -420,16 +418,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
           );
           for (const order of orders.filter((o) => !o.canceled)) {
             const payment = payments.find((p) => p.orderId === order.id)!;
-            const workflowId = orderEventsWorkflowId(order.id);
-            // The Bitrix door's own call (api/routes/bitrix-webhook.ts): the events workflow decides and starts pos-payment.
-            await client.workflow.signalWithStart(bitrixOrderEventsWorkflow, {
-              workflowId,
-              taskQueue: TASK_QUEUES.workflows,
-              args: [order.id],
-              signal: bitrixOrderEventSignal,
-              signalArgs: [{ event: 'ONSALEORDERSAVED', receivedAt: new Date().toISOString() }],
-              staticSummary: `Bitrix events of order ${order.id}`,
-            });
+            // The Bitrix door's own call: the events workflow decides and starts pos-payment.
+            const workflowId = await bitrixOrderEventIntake(client, order.id, { event: 'ONSALEORDERSAVED' });
             items.push({
               class: 'missed-bitrix-event',
               key: order.id,

@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import { cancelUpdate, resolveUpdate, retryUpdate, statusQuery } from '../../wor
 import { refundStatusQuery, resolveRefundUpdate, retryRefundUpdate } from '../../workflows/refund';
 import { ledgerQuery } from '../../workflows/refund-ledger';
 import { PosStage } from '../../workflows/search-attributes';
-import { checkBearer } from '../auth';
+import { requireAdminKey } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 
 const OrderId = z.string().regex(/^\d+$/, 'a numeric Bitrix order id');
@@ -20,15 +20,7 @@ const ResolveBody = z.object({ note: z.string().trim().min(1, 'required') });
 export function adminRouter(deps: { client: Client; adminApiKey?: string; logger: Logger }): Router {
   const router = Router();
 
-  router.use('/api', (req: Request, res: Response, next: NextFunction) => {
-    if (!deps.adminApiKey) return sendError(res, 503, 'the admin API is disabled: ADMIN_API_KEY is not configured');
-    const auth = checkBearer(req.header('authorization'), [deps.adminApiKey]);
-    if (!auth.ok) {
-      deps.logger.warn({ path: req.path, reason: `bearer token ${auth.reason}` }, 'rejected admin request');
-      return sendError(res, 401, `Authorization: bearer token ${auth.reason}`);
-    }
-    next();
-  });
+  router.use('/api', requireAdminKey(deps.adminApiKey, deps.logger));
 
   function orderHandle(req: Request, res: Response) {
     const id = OrderId.safeParse(req.params.orderId);

@@ -1,11 +1,10 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { orderEventsWorkflowId, TASK_QUEUES } from '../../domain/payment';
 import type { Logger } from '../../lib/logger';
-import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../../workflows/order-events';
 import { secretsEqual } from '../auth';
 import { fieldErrors, sendError } from '../errors';
+import { bitrixOrderEventIntake } from '../receipt-intake';
 
 /**
  * Bitrix events arrive form-encoded with bracket keys; all values are strings (EXTERNAL-APIS.md §1).
@@ -50,15 +49,7 @@ export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: s
       deps.logger.info({ event, orderId }, 'Bitrix event ignored: not an order event');
       return res.status(200).json({ status: 'ignored', reason: `event ${event} is not handled` });
     }
-    const workflowId = orderEventsWorkflowId(orderId);
-    await deps.client.workflow.signalWithStart(bitrixOrderEventsWorkflow, {
-      workflowId,
-      taskQueue: TASK_QUEUES.workflows,
-      args: [orderId],
-      signal: bitrixOrderEventSignal,
-      signalArgs: [{ event, ts: parsed.data.ts, receivedAt: new Date().toISOString() }],
-      staticSummary: `Bitrix events of order ${orderId}`,
-    });
+    const workflowId = await bitrixOrderEventIntake(deps.client, orderId, { event, ts: parsed.data.ts });
     deps.logger.info({ event, orderId, workflowId }, 'Bitrix event accepted');
     res.status(200).json({ status: 'accepted', workflowId });
   });

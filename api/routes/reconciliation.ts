@@ -1,11 +1,11 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { TASK_QUEUES } from '../../domain/payment';
 import { manualRunWorkflowId, mergeDayReports, reportItemsToCsv, type ReconciliationReport } from '../../domain/reconciliation';
 import type { Logger } from '../../lib/logger';
 import { reconciliationReportQuery, reconciliationWorkflow } from '../../workflows/reconciliation';
-import { checkBearer } from '../auth';
+import { requireAdminKey } from '../auth';
 import { mapLimit } from '../walk-in-intake';
 import { fieldErrors, sendError } from '../errors';
 
@@ -33,15 +33,7 @@ export function reconciliationRouter(deps: { client: Client; adminApiKey?: strin
   const router = Router();
   const { client } = deps;
 
-  router.use('/api/reconciliation', (req: Request, res: Response, next: NextFunction) => {
-    if (!deps.adminApiKey) return sendError(res, 503, 'the admin API is disabled: ADMIN_API_KEY is not configured');
-    const auth = checkBearer(req.header('authorization'), [deps.adminApiKey]);
-    if (!auth.ok) {
-      deps.logger.warn({ path: req.path, reason: `bearer token ${auth.reason}` }, 'rejected admin request');
-      return sendError(res, 401, `Authorization: bearer token ${auth.reason}`);
-    }
-    next();
-  });
+  router.use('/api/reconciliation', requireAdminKey(deps.adminApiKey, deps.logger));
 
   const wantsCsv = (req: Request) => req.query.format === 'csv' || (req.query.format === undefined && req.accepts(['application/json', 'text/csv']) === 'text/csv');
   const sendCsv = (res: Response, name: string, csv: string) => {
