@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { rublesToKopecks } from '../../domain/money';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import { createLogger, type Logger } from '../../lib/logger';
@@ -8,7 +8,7 @@ import {
   atolReceiptRequestSchema, atolRegistrationResponseSchema, atolReportResponseSchema, atolTokenResponseSchema,
   type AtolOperation, type AtolReceiptRequest, type AtolWireError,
 } from './wire';
-import { clip, isTimeout, parseRetryAfter, transportMessage } from '../shared/http';
+import { clip, requestJson, type JsonAnswer } from '../shared/http';
 
 export interface AtolClientOptions {
   /** Base URL including the version, e.g. https://online.atol.ru/possystem/v5 */
@@ -55,11 +55,7 @@ const RETRYABLE = new Set([1, 10, 11, 50]);
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_TEXT = 300;
 
-interface HttpResult {
-  status: number;
-  json: unknown;
-  retryAfterMs?: number;
-}
+type HttpResult = JsonAnswer;
 
 /** ATOL Online v5 over HTTP: token lifecycle, request spacing, typed retryable/non-retryable errors. */
 export class AtolClient {
@@ -186,37 +182,13 @@ export class AtolClient {
     method: 'GET' | 'POST', url: string, body: unknown, token: string | undefined, what: string, spaced: boolean,
   ): Promise<HttpResult> {
     if (spaced) await this.waitForSlot();
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
-    if (token) headers.token = token;
-    let status: number;
-    let text: string;
-    let retryAfter: string | string[] | undefined;
-    try {
-      const res = await request(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        dispatcher: this.opts.dispatcher,
-      });
-      status = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
-    } catch (e) {
-      const timedOut = isTimeout(e);
-      const code = timedOut ? 'TIMEOUT' : 'NETWORK';
-      this.log.warn({ what, code }, 'atol: request did not complete');
-      throw new ExternalServiceError('atol', code, `${what}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : transportMessage(e)}`, true);
-    }
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    this.log.debug({ what, httpStatus: status, code: errorCodeOf(json) }, 'atol: answered');
-    return { status, json, retryAfterMs: parseRetryAfter(retryAfter) };
+    const answer = await requestJson({
+      system: 'atol', what, method, url, body,
+      headers: token ? { token } : {},
+      timeoutMs: this.timeoutMs, dispatcher: this.opts.dispatcher, log: this.log,
+    });
+    this.log.debug({ what, httpStatus: answer.status, code: errorCodeOf(answer.json) }, 'atol: answered');
+    return answer;
   }
 
   private async waitForSlot(): Promise<void> {

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import { createLogger, type Logger } from '../../lib/logger';
 import { ExternalServiceError } from '../shared/errors';
@@ -7,7 +7,7 @@ import {
   fermaStatusResponseSchema,
   type FermaReceiptRequest, type FermaStage, type FermaStatusData, type FermaStatusRequest, type FermaWireError,
 } from './wire';
-import { clip, isTimeout, parseRetryAfter, transportMessage } from '../shared/http';
+import { clip, requestJson, type JsonAnswer } from '../shared/http';
 
 export interface FermaClientOptions {
   /** Base URL including /api, e.g. https://ferma.ofd.ru/api (test: https://ferma-test.ofd.ru/api). */
@@ -56,11 +56,7 @@ const MINUTE_MS = 60_000;
 const MAX_TEXT = 300;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
-interface HttpResult {
-  status: number;
-  json: unknown;
-  retryAfterMs?: number;
-}
+type HttpResult = JsonAnswer;
 
 /** OFD.ru Ferma over HTTP: token lifecycle, idempotent registration by InvoiceId, typed retryable/non-retryable errors. */
 export class FermaClient {
@@ -210,34 +206,12 @@ export class FermaClient {
   private async send(path: string, body: unknown, token: string | undefined, what: string): Promise<HttpResult> {
     // The token travels in the query string: this URL must never reach a log or an error message.
     const url = `${this.baseUrl}/${path}${token ? `?AuthToken=${encodeURIComponent(token)}` : ''}`;
-    let status: number;
-    let text: string;
-    let retryAfter: string | string[] | undefined;
-    try {
-      const res = await request(url, {
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        dispatcher: this.opts.dispatcher,
-      });
-      status = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
-    } catch (e) {
-      const timedOut = isTimeout(e);
-      const code = timedOut ? 'TIMEOUT' : 'NETWORK';
-      this.log.warn({ what, code }, 'ferma: request did not complete');
-      throw new ExternalServiceError('ferma', code, `${what}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : transportMessage(e)}`, true);
-    }
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    this.log.debug({ what, httpStatus: status, code: errorOf(json)?.Code }, 'ferma: answered');
-    return { status, json, retryAfterMs: parseRetryAfter(retryAfter) };
+    const answer = await requestJson({
+      system: 'ferma', what, method: 'POST', url, body,
+      timeoutMs: this.timeoutMs, dispatcher: this.opts.dispatcher, log: this.log,
+    });
+    this.log.debug({ what, httpStatus: answer.status, code: errorOf(answer.json)?.Code }, 'ferma: answered');
+    return answer;
   }
 }
 

@@ -1,3 +1,7 @@
+import { request, type Dispatcher } from 'undici';
+import type { Logger } from '../../lib/logger';
+import { ExternalServiceError, type ExternalSystem } from './errors';
+
 /** Small helpers the HTTP clients of the outside systems share. */
 
 /** Whether an undici / fetch error is a timeout (connect, headers, body, or an AbortSignal.timeout). */
@@ -23,4 +27,57 @@ export function parseRetryAfter(value: string | string[] | undefined): number | 
 /** At most `max` characters of an outside system's text, marked when cut. */
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** An answer of a JSON API: its status, its body parsed (undefined when empty or not JSON), Retry-After. */
+export interface JsonAnswer {
+  status: number;
+  json: unknown;
+  retryAfterMs?: number;
+}
+
+/**
+ * One JSON request to an outside system. A transport failure (no answer, timeout) becomes a retryable
+ * ExternalServiceError of `system` whose text names `what`, never the URL (it may carry a token).
+ */
+export async function requestJson(opts: {
+  system: ExternalSystem;
+  what: string;
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  timeoutMs: number;
+  dispatcher?: Dispatcher;
+  log?: Pick<Logger, 'warn'>;
+}): Promise<JsonAnswer> {
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
+  let status: number;
+  let text: string;
+  let retryAfter: string | string[] | undefined;
+  try {
+    const res = await request(opts.url, {
+      method: opts.method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      signal: AbortSignal.timeout(opts.timeoutMs),
+      dispatcher: opts.dispatcher,
+    });
+    status = res.statusCode;
+    retryAfter = res.headers['retry-after'];
+    text = await res.body.text();
+  } catch (e) {
+    const timedOut = isTimeout(e);
+    const code = timedOut ? 'TIMEOUT' : 'NETWORK';
+    opts.log?.warn({ what: opts.what, code }, `${opts.system}: request did not complete`);
+    throw new ExternalServiceError(opts.system, code, `${opts.what}: ${timedOut ? `no answer within ${opts.timeoutMs} ms` : transportMessage(e)}`, true);
+  }
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status, json, retryAfterMs: parseRetryAfter(retryAfter) };
 }
