@@ -7,6 +7,7 @@ import type { ReceiptLine } from '../../domain/walk-in';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { AtolClient } from '../atol/client';
+import { writeStoreDocument } from '../bitrix/store-documents';
 import { createFermaActivities } from '../ferma/activities';
 import type { FermaClient } from '../ferma/client';
 import { buildAtolRefundReceipt, type AtolRefundLine } from '../atol/receipt';
@@ -85,40 +86,14 @@ export function createRefundActivities({ bitrix, evotor, atol, ferma, config, ca
    * a second attempt after a person's retry, completes the document it already started instead of adding one.
    */
   async function returnByDocument(refundReceiptId: string, elements: { productId: string; quantity: number; warehouseId: string }[]): Promise<string> {
-    const title = refundDocumentTitle(refundReceiptId);
-    const [existing] = await bitrix.listDocuments({ title });
-    if (existing?.status === 'Y') return existing.id;
-    const commands: Parameters<BitrixClient['batch']>[0] = {};
-    let docRef = '$result[doc][document][id]';
-    let have = new Set<string>();
-    if (existing) {
-      docRef = existing.id;
-      const rows = await bitrix.listAll<{ elementId: string | number; storeTo?: string | number | null }>(
-        'catalog.document.element.list',
-        { filter: { docId: existing.id } },
-        (r) => (r as { documentElements?: { elementId: string | number; storeTo?: string | number | null }[] }).documentElements ?? [],
-      );
-      have = new Set(rows.map((row) => `${row.elementId}:${row.storeTo ?? ''}`));
-    } else {
-      commands.doc = {
-        method: 'catalog.document.add',
-        params: { fields: { docType: 'R', currency: 'RUB', responsibleId: config.bitrix.responsibleId, title, commentary: `POS refund receipt ${refundReceiptId}`.slice(0, 4000) } },
-      };
-    }
-    elements.forEach((e, i) => {
-      if (have.has(`${e.productId}:${e.warehouseId}`)) return;
-      commands[`e${i}`] = { method: 'catalog.document.element.add', params: { fields: { docId: docRef, elementId: e.productId, storeTo: e.warehouseId, amount: e.quantity } } };
+    return writeStoreDocument(bitrix, {
+      docType: 'R',
+      title: refundDocumentTitle(refundReceiptId),
+      commentary: `POS refund receipt ${refundReceiptId}`,
+      responsibleId: config.bitrix.responsibleId,
+      elements: elements.map((e) => ({ productId: e.productId, amount: e.quantity, warehouseId: e.warehouseId })),
+      lookFirst: true,
     });
-    commands.conduct = { method: 'catalog.document.conduct', params: { id: docRef } };
-    const { results, errors } = await bitrix.batch(commands, { halt: true });
-    const failed = Object.entries(errors);
-    if (failed.length > 0) {
-      const [key, err] = failed[0];
-      throw new ExternalServiceError('bitrix', String(err.error || 'BATCH_COMMAND_FAILED'), `${key}: ${err.error_description}`, false);
-    }
-    if (existing) return existing.id;
-    const doc = results.doc as { document?: { id?: string | number } } | undefined;
-    return String(doc?.document?.id ?? '');
   }
 
   /** Basket lines for refunded products, in basket order (a product on two lines fills the first one first). */

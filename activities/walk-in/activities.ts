@@ -4,9 +4,9 @@ import { ELEMENTS_PER_DOCUMENT } from '../../domain/walk-in';
 import { durationMs, type PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
+import { writeStoreDocument } from '../bitrix/store-documents';
 import { bitrixProductIdOf, type EvotorCloudClient, type EvotorProduct } from '../evotor/client';
 import { classifyErrors } from '../shared/activity-errors';
-import { ExternalServiceError } from '../shared/errors';
 
 export interface WalkInActivityDeps {
   bitrix: BitrixClient;
@@ -116,51 +116,20 @@ export function createWalkInActivities({ bitrix, evotor, config, logger }: WalkI
     for (let part = 0; part * ELEMENTS_PER_DOCUMENT < elements.length; part++) {
       const chunk = elements.slice(part * ELEMENTS_PER_DOCUMENT, (part + 1) * ELEMENTS_PER_DOCUMENT);
       const title = walkInDocumentTitle(input.batchId, part);
-      documentIds.push(await writeDocument(title, chunk, input.receipts.map((r) => r.key), store.bitrixStoreId));
+      documentIds.push(
+        await writeStoreDocument(bitrix, {
+          docType: 'D',
+          title,
+          commentary: `POS receipts: ${input.receipts.map((r) => r.key).join(', ')}`,
+          responsibleId: config.bitrix.responsibleId,
+          elements: chunk.map(([productId, amount]) => ({ productId, amount, warehouseId: store.bitrixStoreId })),
+          // Only a retry can find its document already there.
+          lookFirst: activityInfo().attempt > 1,
+        }),
+      );
     }
     logger?.info({ storeId: input.storeId, batchId: input.batchId, receipts: input.receipts.length, elements: elements.length, documentIds }, 'walk-in batch deducted');
     return outcomes.map((o) => (o.outcome === 'deducted' ? { ...o, documentId: documentIds[0] } : o));
-  }
-
-  async function writeDocument(title: string, chunk: [string, number][], receiptKeys: string[], warehouseId: string): Promise<string> {
-    let existing: { id: string; status?: string } | undefined;
-    if (activityInfo().attempt > 1) {
-      [existing] = await bitrix.listDocuments({ title });
-      if (existing?.status === 'Y') return existing.id;
-    }
-    const commands: Parameters<BitrixClient['batch']>[0] = {};
-    let docRef: string;
-    let have = new Map<string, number>();
-    if (existing) {
-      docRef = existing.id;
-      const rows = await bitrix.listAll<{ elementId: string | number; amount: string | number }>(
-        'catalog.document.element.list',
-        { filter: { docId: existing.id } },
-        (r) => (r as { documentElements?: { elementId: string | number; amount: string | number }[] }).documentElements ?? [],
-      );
-      have = new Map(rows.map((row) => [String(row.elementId), Number(row.amount)]));
-    } else {
-      docRef = '$result[doc][document][id]';
-      commands.doc = {
-        method: 'catalog.document.add',
-        params: { fields: { docType: 'D', currency: 'RUB', responsibleId: config.bitrix.responsibleId, title, commentary: `POS receipts: ${receiptKeys.join(', ')}`.slice(0, 4000) } },
-      };
-    }
-    chunk.forEach(([productId, amount], i) => {
-      if (have.get(productId) === amount) return;
-      commands[`e${i}`] = { method: 'catalog.document.element.add', params: { fields: { docId: docRef, elementId: productId, storeFrom: warehouseId, amount } } };
-    });
-    commands.conduct = { method: 'catalog.document.conduct', params: { id: docRef } };
-    const { results, errors } = await bitrix.batch(commands, { halt: true });
-    const failed = Object.entries(errors);
-    if (failed.length > 0) {
-      const [key, err] = failed[0];
-      // Stock or catalog errors will not pass on a retry; the workflow isolates the receipt that causes it.
-      throw new ExternalServiceError('bitrix', String(err.error || 'BATCH_COMMAND_FAILED'), `${key}: ${err.error_description}`, false);
-    }
-    if (existing) return existing.id;
-    const doc = results.doc as { document?: { id?: string | number } } | undefined;
-    return String(doc?.document?.id ?? '');
   }
 }
 
