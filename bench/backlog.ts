@@ -16,13 +16,18 @@ import { startEvotorSimulator } from '../simulators/evotor/simulator';
 // delivered twice) through the real API and worker processes into the Bitrix simulator enforcing its rate
 // limit, side by side with a naive client making one request per Bitrix call per receipt. Prints figures,
 // then one JSON line. Environment: BENCH_RECEIPTS (10000), BENCH_SCALE (rate-limit scale, 1 = cloud's
-// 2 req/s, burst 50), BENCH_DUPLICATES (0.1), BENCH_NAIVE_RECEIPTS (receipts for the naive run), BENCH_PRODUCTS (200).
+// 2 req/s, burst 50), BENCH_DUPLICATES (0.1), BENCH_NAIVE_RECEIPTS (receipts for the naive run), BENCH_PRODUCTS (200),
+// BENCH_DOOR (middleware | evotor).
 
 const RECEIPTS = Number(process.env.BENCH_RECEIPTS ?? 10_000);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const DUPLICATES = Number(process.env.BENCH_DUPLICATES ?? 0.1);
 const NAIVE_RECEIPTS = Number(process.env.BENCH_NAIVE_RECEIPTS ?? Math.max(50, Math.round(60 * SCALE)));
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 200);
+/** middleware: batches of 500 through the signed door; evotor: an offline Evotor terminal comes back online (one webhook per receipt). */
+const DOOR = process.env.BENCH_DOOR === 'evotor' ? 'evotor' : 'middleware';
+const EVOTOR_STORE = 'bench-evotor-1';
+const EVOTOR_DEVICE = 'bench-device-1';
 const RPS = 2 * SCALE;
 const BURST = 50 * SCALE;
 const POST_BATCH = 500;
@@ -121,12 +126,20 @@ async function runNaive(restUrl: string, receipts: MiddlewareReceipt[], warehous
 async function main(): Promise<void> {
   const dir = join(ROOT, '.data', 'bench');
   mkdirSync(dir, { recursive: true });
-  say(`backlog benchmark: ${RECEIPTS} receipts (+${Math.round(DUPLICATES * 100)}% delivered twice), ${PRODUCTS} products; Bitrix limit ${RPS} req/s, burst ${BURST} (scale ${SCALE}× the cloud's 2/s, 50)`);
+  say(`backlog benchmark (${DOOR} door): ${RECEIPTS} receipts (+${Math.round(DUPLICATES * 100)}% delivered twice), ${PRODUCTS} products; Bitrix limit ${RPS} req/s, burst ${BURST} (scale ${SCALE}× the cloud's 2/s, 50)`);
 
   const temporal = await startLocalTemporal({});
   const bitrix = await startBitrixSimulator({ port: 0, rateLimit: { rps: RPS, burst: BURST } });
   const evotorToken = randomBytes(16).toString('hex');
-  const evotor = await startEvotorSimulator({ port: 0, token: evotorToken, rateLimit: false });
+  // The terminal's catalog as a catalog sync leaves it: each product's code is its Bitrix id.
+  const evotor = await startEvotorSimulator({
+    port: 0,
+    token: evotorToken,
+    rateLimit: false,
+    stores: [{ id: EVOTOR_STORE, name: 'Bench', products: Array.from({ length: PRODUCTS }, (_, i) => ({ name: `Товар ${i + 1}`, code: String(1001 + i), price: '100.00' })) }],
+    devices: [{ id: EVOTOR_DEVICE, storeId: EVOTOR_STORE }],
+  });
+  const hookToken = randomBytes(16).toString('hex');
   bitrix.addStore({ id: 1, title: 'Pickup (pipeline)' });
   bitrix.addStore({ id: 2, title: 'Pickup (naive)' });
   for (let p = 1; p <= PRODUCTS; p++) {
@@ -154,6 +167,7 @@ async function main(): Promise<void> {
     EVOTOR_TOKEN: evotorToken,
     POS_CONFIG: configPath,
     MIDDLEWARE_KEYS: keys,
+    EVOTOR_WEBHOOK_TOKEN: hookToken,
     API_PORT: String(apiPort),
   };
   // Worker processes as in production: receipt/order workflows, the per-store deductions workflows (a burst of
@@ -197,21 +211,41 @@ async function main(): Promise<void> {
     const before = bitrix.requestCounts();
 
     const [keyId, secret] = [keys.slice(0, keys.indexOf(':')), keys.slice(keys.indexOf(':') + 1)];
-    const t0 = Date.now();
     const answers = { accepted: 0, duplicate: 0, rejected: 0 };
-    for (let i = 0; i < deliveries.length; i += POST_BATCH) {
-      const body = JSON.stringify({ receipts: deliveries.slice(i, i + POST_BATCH) });
-      const ts = Math.floor(Date.now() / 1000);
-      const res = await request(`${apiUrl}/middleware/v1/receipts/batch`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-pos-key-id': keyId, 'x-pos-timestamp': String(ts), 'x-pos-signature': `v1=${sign(secret, ts, body)}` },
-        body,
+    let t0 = Date.now();
+    if (DOOR === 'evotor') {
+      // Rung while offline (not timed), then the terminal comes online: one upload, one webhook per receipt,
+      // each delivered twice with BENCH_DUPLICATES' probability.
+      evotor.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: hookToken, duplicateRate: DUPLICATES });
+      evotor.setOffline(EVOTOR_DEVICE);
+      for (const r of backlog)
+        evotor.sell(EVOTOR_DEVICE, {
+          items: r.lines.map((l) => ({ productId: l.productId, name: l.name, price: (l.price! / 100).toFixed(2), quantity: l.quantity })),
+          paymentSource: 'PAY_CARD',
+          at: Date.parse(r.dateTime),
+        });
+      t0 = Date.now();
+      evotor.setOnline(EVOTOR_DEVICE);
+      void evotor.flush().then(() => {
+        const d = evotor.state.deliveries;
+        say(`  Evotor delivered ${d.length} receipts in ${d.reduce((n, x) => n + x.attempts.length, 0)} webhook calls, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       });
-      const json = (await res.body.json()) as { results: { status: keyof typeof answers }[] };
-      for (const r of json.results) answers[r.status]++;
+    } else {
+      for (let i = 0; i < deliveries.length; i += POST_BATCH) {
+        const body = JSON.stringify({ receipts: deliveries.slice(i, i + POST_BATCH) });
+        const ts = Math.floor(Date.now() / 1000);
+        const res = await request(`${apiUrl}/middleware/v1/receipts/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-pos-key-id': keyId, 'x-pos-timestamp': String(ts), 'x-pos-signature': `v1=${sign(secret, ts, body)}` },
+          body,
+        });
+        const json = (await res.body.json()) as { results: { status: keyof typeof answers }[] };
+        for (const r of json.results) answers[r.status]++;
+      }
     }
     const acceptedAt = (Date.now() - t0) / 1000;
-    say(`  delivered ${deliveries.length} receipts in ${acceptedAt.toFixed(1)} s: ${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.rejected} rejected`);
+    if (DOOR === 'middleware')
+      say(`  delivered ${deliveries.length} receipts in ${acceptedAt.toFixed(1)} s: ${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.rejected} rejected`);
 
     const deducted = () => {
       let total = 0;
@@ -233,6 +267,21 @@ async function main(): Promise<void> {
       return deducted() >= want;
     }, 3 * 3_600_000);
     const seconds = (Date.now() - t0) / 1000;
+    // How the deductions workflow fared: a task that timed out or failed means it was starved.
+    const history = await temporal.client.workflow.getHandle('walk-in-deductions:bench-1').fetchHistory();
+    const kinds = new Map<string, number>();
+    for (const e of history.events ?? []) {
+      const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes'))?.replace('EventAttributes', '') ?? 'other';
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    const pick = (k: string) => kinds.get(k) ?? 0;
+    const firstAt = (k: string) => {
+      const e = (history.events ?? []).find((ev) => Object.keys(ev).includes(`${k}EventAttributes`));
+      const t = e?.eventTime;
+      return t ? `${((Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6) - t0) / 1000).toFixed(1)} s` : '-';
+    };
+    say(`  first signal/update ${firstAt('workflowExecutionSignaled')}/${firstAt('workflowExecutionUpdateAccepted')}, first batch scheduled ${firstAt('activityTaskScheduled')}, started ${firstAt('activityTaskStarted')}, completed ${firstAt('activityTaskCompleted')}`);
+    say(`  deductions workflow (current run): ${history.events?.length ?? 0} events — ${pick('workflowExecutionSignaled')} signals, ${pick('workflowExecutionUpdateAccepted')} updates, ${pick('workflowTaskCompleted')} tasks completed, ${pick('workflowTaskTimedOut')} timed out, ${pick('workflowTaskFailed')} failed`);
     await new Promise((r) => setTimeout(r, 2_000)); // anything written late would be a double deduction
     const after = bitrix.requestCounts();
     const stock = bitrix.snapshot().stock.filter((s) => s.storeId === 1);
@@ -255,11 +304,12 @@ async function main(): Promise<void> {
 
     const best = RPS * ELEMENTS_PER_DOCUMENT;
     const result = {
+      door: DOOR,
       scale: SCALE,
       allowed_rps: RPS,
       lines_per_request_at_best: ELEMENTS_PER_DOCUMENT,
       receipts: RECEIPTS,
-      deliveries: deliveries.length,
+      deliveries: DOOR === 'evotor' ? evotor.state.deliveries.reduce((n, x) => n + x.attempts.length, 0) : deliveries.length,
       lines,
       seconds: round(seconds),
       receipts_per_s: round(RECEIPTS / seconds),
