@@ -104,6 +104,8 @@ async function main(): Promise<void> {
     });
     await walkIn.result();
     await save('terminal-receipt-walk-in-queued', walkIn);
+    // The same path since order matching became a local activity (patched 'local-order-matching').
+    await save('terminal-receipt-walk-in-local-matching', walkIn);
     const deductions = env.client.workflow.getHandle('walk-in-deductions:msk-1');
     await env.sleep('5s');
     await save('walk-in-deductions-one-batch', deductions);

@@ -19,6 +19,7 @@ describe('replay of recorded workflow histories', () => {
       'refund-ledger-order-open.json',
       'refund-partial-completed.json',
       'terminal-receipt-held-resolved.json',
+      'terminal-receipt-walk-in-local-matching.json',
       'terminal-receipt-walk-in-queued.json',
       'walk-in-deductions-door-update.json',
       'walk-in-deductions-one-batch.json',

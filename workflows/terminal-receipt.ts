@@ -5,6 +5,7 @@ import {
   log,
   ParentClosePolicy,
   patched,
+  proxyLocalActivities,
   proxyActivities,
   startChild,
   setCurrentDetails,
@@ -62,6 +63,10 @@ export interface TerminalReceiptState {
 export const terminalReceiptQuery = defineQuery<TerminalReceiptState>('status');
 export const resolveReceiptUpdate = defineUpdate<TerminalReceiptState, [{ note: string }]>('resolve');
 
+const temporalLocal = proxyLocalActivities<TemporalActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
 const temporal = proxyActivities<TemporalActivities>({
   taskQueue: TASK_QUEUES.workflows,
   startToCloseTimeout: '30s',
@@ -141,7 +146,9 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
   }
   if (!walkInNow) enter('MATCHING', undefined, identity);
   if (!reason && !walkInNow) {
-    const match = await temporal.findAwaitingOrders({
+    // A local activity: one marker in the history instead of an activity task through the server — an
+    // offline burst brings thousands of these at once.
+    const match = await (patched('local-order-matching') ? temporalLocal : temporal).findAwaitingOrders({
       terminalStoreId: payment.terminalStoreId,
       storeId: input.storeId,
       amount: payment.amount,
