@@ -277,7 +277,11 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       return sendError(res, 403, refusal);
     }
     if (status.fiscal) return res.status(200).json({ status: 'duplicate', workflowId });
-    if (status.fiscalMode && status.fiscalMode !== '1c') return sendError(res, 409, `orderId: order ${orderId} is fiscalized by "${status.fiscalMode}", not by 1C:Retail`);
+    if (status.fiscalMode && status.fiscalMode !== '1c') {
+      const reason = `orderId: order ${orderId} is fiscalized by "${status.fiscalMode}", not by 1C:Retail`;
+      deps.logger.warn({ orderId, keyId: key.id, reason }, 'rejected fiscal confirmation');
+      return sendError(res, 409, reason);
+    }
     try {
       await handle.signal(fiscalConfirmedSignal, { ...fiscal, source: '1c' });
     } catch (e) {
