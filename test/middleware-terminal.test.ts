@@ -154,6 +154,15 @@ describe('a middleware terminal with 1C:Retail fiscalization', () => {
     expect(bad.body.error).toMatch(/fiscal\.receiptDateTime/);
     const unknown = await signedRequest(stack.apiUrl, STORE_KEY, 'POST', '/middleware/v1/fiscal-confirmations', { orderId: '999999', fiscal: FISCAL });
     expect(unknown).toEqual({ status: 404, body: { error: 'orderId: no payment workflow for order 999999' } });
+    // An order at a store whose terminal prints the receipt itself takes no confirmation from 1C.
+    const elsewhere = stack.bitrix.createOrder({
+      basket: [{ productId: 101, name: 'Кофемолка ручная', price: '2490.00', quantity: 1, vatRate: 0.22, reservations: [{ storeId: 1, quantity: 1 }] }],
+      payments: [{ paySystemId: 10 }],
+    });
+    await waitStage(elsewhere.id, 'AWAITING_PAYMENT');
+    const wrongMode = await signedRequest(stack.apiUrl, CENTRAL_KEY, 'POST', '/middleware/v1/fiscal-confirmations', { orderId: String(elsewhere.id), fiscal: FISCAL });
+    expect(wrongMode).toEqual({ status: 409, body: { error: `orderId: order ${elsewhere.id} is fiscalized by "terminal", not by 1C:Retail` } });
+    expect((await status(elsewhere.id)).fiscal).toBeUndefined();
   });
 
   it('the reference client (scripts/middleware-client.ts) lists, pays and confirms an order', async () => {
