@@ -29,6 +29,9 @@ export function receiptIntake(client: Client) {
         args: [{ payment, receiptType, lines, ...extra }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary: `${receiptType} receipt ${payment.receiptId} from terminal ${payment.deviceId}`,
+        // Read back by the door when the receipt comes again (api/walk-in-intake.ts): only a walk-in the door
+        // queued itself may be offered to the deductions workflow again.
+        ...(extra.queuedByDoor ? { memo: { queuedByDoor: true } } : {}),
       });
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'duplicate', workflowId };

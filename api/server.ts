@@ -39,7 +39,7 @@ export function createApi(deps: ApiDeps): express.Express {
     }
   });
   app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, logger: deps.logger }));
-  app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, logger: deps.logger }));
+  app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, config: deps.config, logger: deps.logger }));
   app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
   app.use(atolCallbackRouter({ client: deps.client, logger: deps.logger }));
   app.use(reconciliationRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));

@@ -11,6 +11,9 @@ import { receiptIntake } from './receipt-intake';
  */
 export const RESEND_WINDOW_MS = 3_600_000;
 
+/** How long a door's walk-ins wait for those of concurrent requests before they are queued together. */
+export const COALESCE_MS = 25;
+
 export interface WalkInSale {
   payment: TerminalPayment;
   receipt: WalkInReceipt;
@@ -25,9 +28,10 @@ export type WalkInOutcome = { status: 'accepted' | 'duplicate'; workflowId: stri
  * keeps a 10,000-receipt offline burst from flooding the deductions workflow. Both happen before the
  * caller answers, so everything answered "accepted" is durable and queued.
  */
-export function walkInIntake(client: Client, opts: { concurrency: number; resendWindowMs?: number }) {
+export function walkInIntake(client: Client, opts: { concurrency: number; resendWindowMs?: number; coalesceMs?: number }) {
   const intake = receiptIntake(client);
   const window = opts.resendWindowMs ?? RESEND_WINDOW_MS;
+  const coalesceMs = opts.coalesceMs ?? COALESCE_MS;
 
   async function record(sale: WalkInSale): Promise<WalkInOutcome & { offer: boolean }> {
     const outcome = await intake.toReceiptWorkflow(sale.payment, 'SELL', sale.receipt.lines, {
@@ -36,8 +40,31 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
       queuedByDoor: true,
     });
     if (outcome.status !== 'duplicate') return { status: 'accepted', workflowId: outcome.workflowId, offer: true };
+    // Offered again only when that record is a walk-in the door queued itself (not, say, a sale matched to an
+    // order whose stock its order's workflow deducts) and is young enough to have been cut off by a crash.
     const described = await client.workflow.getHandle(outcome.workflowId).describe();
-    return { status: 'duplicate', workflowId: outcome.workflowId, offer: Date.now() - described.startTime.getTime() < window };
+    const queuedByDoor = described.memo?.queuedByDoor === true;
+    return { status: 'duplicate', workflowId: outcome.workflowId, offer: queuedByDoor && Date.now() - described.startTime.getTime() < window };
+  }
+
+  /**
+   * Receipts of concurrent requests (Evotor sends one webhook per receipt, several at a time) wait a moment
+   * and go to their store's deductions workflow together; every caller awaits the call that carried its own.
+   */
+  const pending = new Map<string, { receipts: WalkInReceipt[]; sent: Promise<void> }>();
+  function enqueue(storeId: string, receipts: WalkInReceipt[]): Promise<void> {
+    let batch = pending.get(storeId);
+    if (!batch) {
+      const fresh = { receipts: [] as WalkInReceipt[], sent: Promise.resolve() };
+      fresh.sent = new Promise<void>((resolve) => setTimeout(resolve, coalesceMs)).then(() => {
+        pending.delete(storeId);
+        return queue(storeId, fresh.receipts);
+      });
+      pending.set(storeId, fresh);
+      batch = fresh;
+    }
+    batch.receipts.push(...receipts);
+    return batch.sent;
   }
 
   async function queue(storeId: string, receipts: WalkInReceipt[]): Promise<void> {
@@ -64,7 +91,7 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
       list.push(s.receipt);
       byStore.set(s.receipt.storeId, list);
     });
-    for (const [storeId, receipts] of byStore) await queue(storeId, receipts);
+    await Promise.all([...byStore].map(([storeId, receipts]) => enqueue(storeId, receipts)));
     return recorded.map(({ status, workflowId }) => ({ status, workflowId }));
   };
 }

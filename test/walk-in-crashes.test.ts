@@ -100,6 +100,7 @@ describe('walk-in sales survive crashes', () => {
       await stack.client.workflow.execute(terminalReceiptWorkflow, {
         workflowId: `terminal-receipt:msk-1:${r.receiptId}`,
         taskQueue: TASK_QUEUES.workflows,
+        memo: { queuedByDoor: true },
         args: [{ payment: { receiptId: r.receiptId, terminalKind: 'middleware', terminalStoreId: 'msk-1', deviceId: 'd', amount: r.total, currency: 'RUB', paidAt: r.dateTime, paymentSource: 'CARD' }, receiptType: 'SELL', lines: receipt.lines, storeId: 'msk-1', matchOrders: false, queuedByDoor: true }],
       });
     }

@@ -11,13 +11,35 @@ import type { Logger } from '../../lib/logger';
 import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 import { receiptIntake, type IntakeOutcome } from '../receipt-intake';
+import { walkInIntake } from '../walk-in-intake';
+import { createTemporalActivities } from '../../activities/temporal/activities';
+import type { PosConfig } from '../../lib/config';
 
 const RECEIPTS_WITH_MONEY = new Set(['SELL', 'PAYBACK', 'BUY', 'BUYBACK']);
 
-export function evotorWebhookRouter(deps: { client: Client; webhookTokens: string[]; logger: Logger }): Router {
+export function evotorWebhookRouter(deps: { client: Client; webhookTokens: string[]; config: PosConfig; logger: Logger }): Router {
   const router = Router();
 
   const intake = receiptIntake(deps.client);
+  const walkIns = walkInIntake(deps.client, { concurrency: 1 });
+  const { findAwaitingOrders } = createTemporalActivities({ client: deps.client, config: deps.config });
+
+  /**
+   * A sale without our order id: when its store is known and no order there awaits this amount, it is a
+   * walk-in sale, recorded and queued for deduction right here (batched with concurrent webhooks). Anything
+   * else — a possible order payment, an unknown store — goes to its receipt workflow, which matches it.
+   */
+  async function sale(payment: TerminalPayment, lines: ReceiptLine[]): Promise<IntakeOutcome> {
+    if (lines.length > 0) {
+      const match = await findAwaitingOrders({ terminalStoreId: payment.terminalStoreId, amount: payment.amount, accountNumber: payment.accountNumber });
+      if (match.storeId && match.candidates.length === 0) {
+        const receipt = { key: `${payment.terminalStoreId}:${payment.receiptId}`, receiptId: payment.receiptId, storeId: match.storeId, terminalStoreId: payment.terminalStoreId, lines };
+        const [outcome] = await walkIns([{ payment, receipt }]);
+        return outcome;
+      }
+    }
+    return intake.toReceiptWorkflow(payment, 'SELL', lines);
+  }
 
   router.post('/webhooks/evotor/receipts', express.json({ limit: '1mb' }), async (req, res) => {
     const auth = checkBearer(req.header('authorization'), deps.webhookTokens);
@@ -51,6 +73,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     if (type === 'SELL' && payment.orderId) outcome = await intake.toOrder({ ...payment, orderId: payment.orderId });
     // The sale it refunds is named in the receipt's cloud document (base_document_id): the refund workflow reads it.
     else if (type === 'PAYBACK') outcome = await intake.toRefund(payment, lines);
+    else if (type === 'SELL') outcome = await sale(payment, lines);
     else outcome = await intake.toReceiptWorkflow(payment, type, lines);
     deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
     res.status(200).json(outcome);
