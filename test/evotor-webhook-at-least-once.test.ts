@@ -17,7 +17,7 @@ beforeAll(async () => {
     token: 'cloud-token',
     stores: [{ id: STORE }],
     devices: [{ id: DEVICE, storeId: STORE }],
-    webhook: { url: receiver.url, token: HOOK_TOKEN, timeoutMs: 200, retryDelayMs: 20 },
+    webhook: { url: receiver.url, token: HOOK_TOKEN, timeoutMs: 1_000, retryDelayMs: 20 },
     logger: silentLogger,
   });
 });
@@ -58,7 +58,7 @@ test('a 500 answer is resent, byte for byte', async () => {
 });
 
 test('an answer slower than the timeout counts as lost and is resent (the receiver sees it twice)', async () => {
-  answers = [{ status: 200, delayMs: 400 }];
+  answers = [{ status: 200, delayMs: 1_500 }];
   const r = ring();
   await sim.flush();
   expect(receiver.requests).toHaveLength(2);

@@ -1,6 +1,7 @@
 import type { PosPaymentStatus } from '../domain/payment';
 import { statusQuery } from '../workflows/pos-payment';
 import { terminalReceiptQuery, type TerminalReceiptState } from '../workflows/terminal-receipt';
+import { postJson } from './support/http';
 import { eventually, MSK_DEVICE, startTestStack, type TestStack } from './support/stack';
 
 // A receipt without our order id in extras (the cashier rang the order by hand) is matched by
@@ -63,5 +64,43 @@ describe('matching a receipt without an order id', () => {
     expect((await stage(a.id)).paidAmount).toBe(0);
     expect((await stage(b.id)).paidAmount).toBe(0);
     expect(stack.bitrix.state.getOrder(a.id).payments[0].paid).toBe(false);
+  });
+
+  it('a receipt matched to an order, redelivered once the order no longer awaits payment, is a duplicate and never a walk-in sale', async () => {
+    const order = orderAt(1, '4321.00');
+    await waitStage(order.id, 'AWAITING_PAYMENT');
+    const webhook = {
+      id: `evt-late-${order.id}`,
+      timestamp: Date.now(),
+      userId: '01-000000000000001',
+      type: 'ReceiptCreated',
+      version: 2,
+      data: {
+        id: `late-redelivery-${order.id}`,
+        deviceId: MSK_DEVICE,
+        storeId: '20240101-0000-4000-8000-000000000001',
+        dateTime: new Date().toISOString().replace('Z', '+0000'),
+        type: 'SELL',
+        paymentSource: 'PAY_CARD',
+        items: [{ id: 'no-such-evotor-product', name: 'Кофемолка ручная', quantity: 1, price: 4321, sumPrice: 4321 }],
+        totalAmount: 4321,
+        extras: {},
+      },
+    };
+    const auth = { authorization: `Bearer ${stack.evotorWebhookToken}` };
+    const receiptWorkflow = `terminal-receipt:20240101-0000-4000-8000-000000000001:${webhook.data.id}`;
+    expect(await postJson(`${stack.apiUrl}/webhooks/evotor/receipts`, webhook, auth)).toEqual({ status: 200, body: { status: 'accepted', workflowId: receiptWorkflow } });
+    // Paid: the order no longer awaits payment (its terminal's fiscal data is what it waits for now).
+    await waitStage(order.id, 'FISCALIZING');
+    const deductions = stack.client.workflow.getHandle('walk-in-deductions:msk-1');
+    const before = await deductions.query<{ queued: number; receipts: number }>('status');
+
+    // Evotor sends it again: no order awaits that amount any more, yet it was an order's payment.
+    expect(await postJson(`${stack.apiUrl}/webhooks/evotor/receipts`, webhook, auth)).toEqual({ status: 200, body: { status: 'duplicate', workflowId: receiptWorkflow } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    const after = await deductions.query<{ queued: number; receipts: number }>('status');
+    expect(after).toMatchObject({ queued: before.queued, receipts: before.receipts });
+    await expect(stack.client.workflow.getHandle(`walk-in-problem:20240101-0000-4000-8000-000000000001:${webhook.data.id}`).describe()).rejects.toThrow();
+    expect((await stage(order.id)).payments.map((p) => p.receiptId)).toEqual([webhook.data.id]);
   });
 });
