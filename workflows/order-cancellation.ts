@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   defineQuery,
   defineUpdate,
@@ -27,7 +25,7 @@ import {
 } from '../domain/refund';
 import { ledgerChangedSignal, subscribeLedgerSignal } from './refund-ledger';
 import { PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore } from './search-attributes';
-import { setSupportHandlers } from './support-actions';
+import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
 
 export const cancellationStatusQuery = defineQuery<OrderCancellationStatus>('status');
 export const retryCancellationUpdate = defineUpdate<OrderCancellationStatus, []>('retry');
@@ -37,7 +35,7 @@ const bitrix = proxyActivities<BitrixActivities>({
   taskQueue: TASK_QUEUES.bitrix,
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: OUTSIDE_SYSTEM_RETRY,
 });
 // A push cannot be looked up before it is sent again, so it is sent at most once: best effort, never doubled.
 const evotorPush = proxyActivities<RefundEvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
@@ -114,6 +112,7 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
     if (decided?.kind === 'resolve') throw new Finish(decided.note);
     state.problem = undefined;
   }
+  const step = stepRunner(needsAttention);
 
   try {
     upsertSearchAttributes([
@@ -126,15 +125,7 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
     let deadlineMs = input.paybackDeadlineMs;
     if (state.paidAmount === undefined || deviceIds === undefined || deadlineMs === undefined) {
       for (;;) {
-        let ctx;
-        try {
-          ctx = await bitrix.loadOrderContext(orderId);
-        } catch (err) {
-          if (!(err instanceof ActivityFailure)) throw err;
-          const cause = err.cause;
-          await needsAttention('load order', cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : err.message, 'Check that Bitrix is reachable, then retry.');
-          continue;
-        }
+        const ctx = await step('load order', 'Check that Bitrix is reachable, then retry.', () => bitrix.loadOrderContext(orderId));
         if (!ctx.found) {
           await needsAttention('load order', ctx.reason, 'Refund the payment at the terminal by hand, then resolve with a note.');
           continue;

@@ -18,6 +18,7 @@ import { orderCancellationWorkflowId } from '../domain/refund';
 import { orderCancellationWorkflow } from './order-cancellation';
 import { orderSavedInBitrixSignal, posPaymentWorkflow } from './pos-payment';
 import { PosOrderId } from './search-attributes';
+import { OUTSIDE_SYSTEM_RETRY } from './support-actions';
 
 export interface BitrixOrderEvent {
   event: string;
@@ -42,7 +43,7 @@ const bitrix = proxyActivities<BitrixActivities>({
   taskQueue: TASK_QUEUES.bitrix,
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: OUTSIDE_SYSTEM_RETRY,
 });
 
 /** How long an intake run stays open for more events of the same order (they come in bursts). */

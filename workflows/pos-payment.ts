@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   defineQuery,
   defineSignal,
@@ -32,7 +30,7 @@ import {
 import { orderCancellationWorkflowId } from '../domain/refund';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
 import { orderCancellationWorkflow } from './order-cancellation';
-import { setSupportHandlers } from './support-actions';
+import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
@@ -48,7 +46,7 @@ export const retryUpdate = defineUpdate<PosPaymentStatus, []>('retry');
 export const resolveUpdate = defineUpdate<PosPaymentStatus, [{ note: string }]>('resolve');
 
 // Retryable outside-system errors are retried for up to an hour; after that a person is asked (NEEDS_ATTENTION).
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+const retry = OUTSIDE_SYSTEM_RETRY;
 const bitrix = proxyActivities<BitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const terminal = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
 // A push cannot be looked up before it is sent again, so it is sent at most once: best effort, never doubled.
@@ -176,19 +174,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     enter(resume.stage, resume.waitingFor, resume.deadline);
   }
 
-  /** Runs one step; an activity failure that retries could not fix becomes NEEDS_ATTENTION, then runs again. */
-  async function step<T>(name: string, action: string, fn: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        const cause = err.cause;
-        const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : err.message;
-        await needsAttention(name, message, action);
-      }
-    }
-  }
+  const step = stepRunner(needsAttention);
 
   async function loadContext(): Promise<Extract<OrderContext, { found: true }>> {
     for (;;) {

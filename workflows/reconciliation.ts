@@ -27,6 +27,7 @@ import {
   type ReconciliationKind,
   type ReconciliationReport,
 } from '../domain/reconciliation';
+import { OUTSIDE_SYSTEM_RETRY } from './support-actions';
 
 export interface ReconciliationInput {
   kind: ReconciliationKind;
@@ -74,7 +75,7 @@ const CANDIDATES_PER_CALL = 50;
 const STUCK_PER_STAGE = 200;
 
 // Outages are retried for a while; a source that stays unreadable is named in the report, and the run goes on.
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+const retry = OUTSIDE_SYSTEM_RETRY;
 const terminal = proxyActivities<ReconciliationTerminalActivities>({
   taskQueue: TASK_QUEUES.evotor,
   startToCloseTimeout: '5m',

@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   defineQuery,
   defineUpdate,
@@ -40,14 +38,14 @@ import { fiscalSummary } from '../domain/terminal-payload';
 import { claimRefundSignal, ledgerDecisionSignal, refundCompletedSignal } from './refund-ledger';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 import { signalOrStart } from './signal-or-start';
-import { setSupportHandlers } from './support-actions';
+import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
 
 export const refundStatusQuery = defineQuery<RefundStatus>('status');
 export const retryRefundUpdate = defineUpdate<RefundStatus, []>('retry');
 export const resolveRefundUpdate = defineUpdate<RefundStatus, [{ note: string }]>('resolve');
 
 // Retryable outside-system errors are retried for up to an hour; after that a person is asked (NEEDS_ATTENTION).
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+const retry = OUTSIDE_SYSTEM_RETRY;
 const lookup = proxyActivities<RefundLookupActivities>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
 const bitrix = proxyActivities<RefundBitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const evotor = proxyActivities<RefundEvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
@@ -162,18 +160,7 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     enter(resume.stage, resume.waitingFor, resume.deadline);
   }
 
-  /** Runs one step; an activity failure that retries could not fix becomes NEEDS_ATTENTION, then runs again. */
-  async function step<T>(name: string, action: string, fn: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        const cause = err.cause;
-        await needsAttention(name, cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : err.message, action);
-      }
-    }
-  }
+  const step = stepRunner(needsAttention);
 
   /** Asks `probe` with growing pauses until it has an answer; past the deadline a person is asked, and retry waits again. */
   async function waitFor<T>(what: string, stepName: string, action: string, deadlineMs: number, probe: () => Promise<{ value: T } | { pending: string }>): Promise<T> {

@@ -1,5 +1,11 @@
 import type { UpdateDefinition } from '@temporalio/common';
-import { setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, setHandler } from '@temporalio/workflow';
+
+/**
+ * How activities that call outside systems are retried: retryable failures for up to an hour (the workflows
+ * set scheduleToCloseTimeout), then a person is asked (NEEDS_ATTENTION) rather than a silent retry loop.
+ */
+export const OUTSIDE_SYSTEM_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 
 /** What a support person asked of a stopped workflow. */
 export type SupportRequest = { kind: 'retry' } | { kind: 'resolve'; note: string };
@@ -52,4 +58,22 @@ export function setSupportHandlers<S extends { stage: string }>(
       },
     },
   );
+}
+
+/**
+ * A workflow's steps: each runs its activity call; a failure that retries could not fix goes to
+ * `needsAttention` (which waits for a person and throws when they resolve it), then the step runs again.
+ */
+export function stepRunner(needsAttention: (step: string, message: string, action: string) => Promise<void>) {
+  return async function step<T>(name: string, action: string, fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause;
+        await needsAttention(name, cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : err.message, action);
+      }
+    }
+  };
 }

@@ -155,8 +155,8 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
             payment,
             receipt.type,
             lines,
-            // Middleware reports order payments with an order id or number: without either it is a walk-in sale.
-            { storeId: receipt.storeId, matchOrders: Boolean(receipt.accountNumber) },
+            // A sale with an order number (walk-ins, with neither id nor number, never come here): matched.
+            { storeId: receipt.storeId },
           );
     return {
       receiptId: receipt.receiptId,
