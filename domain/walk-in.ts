@@ -1,3 +1,5 @@
+import type { TerminalPayment } from './payment';
+
 /** A line of a terminal receipt as it must leave a Bitrix warehouse. */
 export interface ReceiptLine {
   /** Bitrix product id, when the sender knows it (middleware); otherwise mapped from `terminalProductId`. */
@@ -18,6 +20,11 @@ export interface WalkInReceipt {
   /** The terminal vendor's store id, for product look-ups. */
   terminalStoreId?: string;
   lines: ReceiptLine[];
+}
+
+/** The walk-in sale of a terminal payment: keyed `terminal store:receipt`, as its receipt workflow is. */
+export function walkInReceiptOf(payment: Pick<TerminalPayment, 'terminalStoreId' | 'receiptId'>, storeId: string, lines: ReceiptLine[]): WalkInReceipt {
+  return { key: `${payment.terminalStoreId}:${payment.receiptId}`, receiptId: payment.receiptId, storeId, terminalStoreId: payment.terminalStoreId, lines };
 }
 
 export interface QueuedDeduction {

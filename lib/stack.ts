@@ -26,8 +26,8 @@ export interface StackOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Ports for the API and simulators; 0 = ephemeral. */
   ports?: { api?: number; bitrix?: number; evotor?: number; atol?: number; ferma?: number };
-  /** ATOL simulator: time from acceptance to the report (default 1 s, as the real service roughly takes). */
-  atolProcessingDelayMs?: number;
+  /** ATOL and Ferma simulators: time from acceptance to the report (default 1 s, as the real services roughly take). */
+  fiscalProcessingDelayMs?: number;
   bitrixRateLimit?: { rps: number; burst: number } | null;
   /** Share of Evotor webhook deliveries sent twice even when answered 200 (real Evotor does it). */
   evotorDuplicateRate?: number;
@@ -134,7 +134,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       atol = await startAtolSimulator({
         port: opts.ports?.atol ?? 0,
         ...atolCredentials,
-        processingDelayMs: opts.atolProcessingDelayMs,
+        processingDelayMs: opts.fiscalProcessingDelayMs,
         logger: logger.child({ service: 'atol-simulator' }),
       });
       stops.push(() => atol!.close());
@@ -156,8 +156,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ferma = await startFermaSimulator({
         port: opts.ports?.ferma ?? 0,
         ...fermaCredentials,
-        processingDelayMs: opts.atolProcessingDelayMs,
-        confirmationDelayMs: opts.atolProcessingDelayMs,
+        processingDelayMs: opts.fiscalProcessingDelayMs,
+        confirmationDelayMs: opts.fiscalProcessingDelayMs,
         logger: logger.child({ service: 'ferma-simulator' }),
       });
       stops.push(() => ferma!.close());

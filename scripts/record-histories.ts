@@ -131,7 +131,7 @@ async function recordFromStack(save: (name: string, handle: WorkflowHandle) => P
     namespace: 'default',
     ports: { api: 0, bitrix: 0, evotor: 0, atol: 0, ferma: 0 },
     bitrixActivitiesPerSecond: null,
-    atolProcessingDelayMs: 300,
+    fiscalProcessingDelayMs: 300,
   });
   const stack: TestStack = { ...started, namespace: 'default', config, bitrix: started.bitrix!, evotor: started.evotor! };
   try {

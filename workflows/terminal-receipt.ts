@@ -18,7 +18,7 @@ import type { TemporalActivities } from '../activities/temporal/activities';
 import { kopecksToRubles } from '../domain/money';
 import { posPaymentWorkflowId, TASK_QUEUES, type TerminalPayment } from '../domain/payment';
 import { refundWorkflowId } from '../domain/refund';
-import type { QueuedDeduction, ReceiptLine } from '../domain/walk-in';
+import { walkInReceiptOf, type QueuedDeduction, type ReceiptLine } from '../domain/walk-in';
 import { paymentReceivedSignal } from './pos-payment';
 import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from './search-attributes';
 import { signalOrStart } from './signal-or-start';
@@ -172,8 +172,7 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
   if (!reason) {
     // A walk-in sale: handed to the store's deductions workflow, which owns it from here (batched with the
     // store's other receipts; a refusal opens a walk-in-problem workflow). Its history holds the receipt.
-    const key = `${payment.terminalStoreId}:${payment.receiptId}`;
-    const item: QueuedDeduction = { receipt: { key, receiptId: payment.receiptId, storeId: state.storeId!, terminalStoreId: payment.terminalStoreId, lines: input.lines! } };
+    const item: QueuedDeduction = { receipt: walkInReceiptOf(payment, state.storeId!, input.lines!) };
     await signalOrStart(walkInDeductionsWorkflowId(state.storeId!), queueDeductionSignal, item, 'walkInDeductionsWorkflow', {
       args: [{ storeId: state.storeId!, queue: [item] }],
       staticSummary: `Walk-in stock deductions of store ${state.storeId}`,

@@ -6,7 +6,7 @@ import {
   terminalPaymentFromWebhook,
 } from '../../activities/evotor/webhook';
 import type { TerminalPayment } from '../../domain/payment';
-import type { ReceiptLine } from '../../domain/walk-in';
+import { walkInReceiptOf, type ReceiptLine } from '../../domain/walk-in';
 import type { Logger } from '../../lib/logger';
 import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
@@ -33,8 +33,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     if (lines.length > 0) {
       const match = await findAwaitingOrders({ terminalStoreId: payment.terminalStoreId, amount: payment.amount, accountNumber: payment.accountNumber });
       if (match.storeId && match.candidates.length === 0) {
-        const receipt = { key: `${payment.terminalStoreId}:${payment.receiptId}`, receiptId: payment.receiptId, storeId: match.storeId, terminalStoreId: payment.terminalStoreId, lines };
-        const [outcome] = await walkIns([{ payment, receipt }]);
+        const [outcome] = await walkIns([{ payment, receipt: walkInReceiptOf(payment, match.storeId, lines) }]);
         return outcome;
       }
     }

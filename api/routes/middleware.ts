@@ -8,6 +8,7 @@ import type { Logger } from '../../lib/logger';
 import { fieldErrors, sendError } from '../errors';
 import { receiptIntake } from '../receipt-intake';
 import { mapLimit, walkInIntake, type WalkInSale } from '../walk-in-intake';
+import { walkInReceiptOf } from '../../domain/walk-in';
 import { ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
 
 export const MAX_RECEIPTS_PER_BATCH = 1000;
@@ -198,7 +199,8 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       if (!isWalkIn(r)) return others.push({ i, receipt: r });
       if (r.lines.length === 0) return reject('lines: a walk-in sale (no orderId or accountNumber) needs the lines that left the shelf');
       const lines = r.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity }));
-      sales.push({ i, sale: { payment: paymentOf(r), receipt: { key: `${r.storeId}:${r.receiptId}`, receiptId: r.receiptId, storeId: r.storeId, terminalStoreId: r.storeId, lines } } });
+      const payment = paymentOf(r);
+      sales.push({ i, sale: { payment, receipt: walkInReceiptOf(payment, r.storeId, lines) } });
     });
     const [walkInOutcomes] = await Promise.all([
       walkIns(sales.map((s) => s.sale)),

@@ -53,7 +53,7 @@ export async function startTestStack(overrides: Partial<StackOptions> & { posCon
     workflowBundle: { codePath: bundle },
     ports: { api: 0, bitrix: 0, evotor: 0 },
     bitrixActivitiesPerSecond: null,
-    atolProcessingDelayMs: 300,
+    fiscalProcessingDelayMs: 300,
     ...stackOverrides,
   });
   return { ...stack, namespace, config, bitrix: stack.bitrix!, evotor: stack.evotor! };
