@@ -4,7 +4,7 @@ import type { PosConfig, StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
 import { receiptKind } from '../fiscal/activities';
-import { classifyErrors } from '../shared/activity-errors';
+import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 import type { FermaClient, FermaRegistration } from './client';
 import {
   buildFermaIncomeReceipt, buildFermaIncomeReturnReceipt,
@@ -61,7 +61,7 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
   // Ferma's callback body names only its own ReceiptId: our InvoiceId travels in the URL, so the callback
   // can wake the right workflow (it is a hint only; the workflow reads the status from Ferma itself).
   const callbackUrl = (invoiceId: string) =>
-    callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/ferma/callback?invoiceId=${encodeURIComponent(invoiceId)}` : undefined;
+    callbackUrlOf(callbackBaseUrl, `/webhooks/ferma/callback?invoiceId=${encodeURIComponent(invoiceId)}`);
 
   /** Reads the order (so buyer contacts never enter workflow history), builds the body, sends it. */
   async function register(
@@ -71,9 +71,8 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
     const client = requireFerma();
     const store = storeWithCompany(input.storeId);
     const order = await bitrix.getOrder(input.orderId);
-    let body: FermaReceiptRequest;
-    try {
-      body = build({
+    const body = buildReceipt('Ferma receipt', () =>
+      build({
         order,
         invoiceId: input.invoiceId,
         receiptTime: new Date(input.receiptTime),
@@ -81,11 +80,8 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
         company: store.company,
         kind: receiptKind(order, posPaySystems),
         callbackUrl: callbackUrl(input.invoiceId),
-      });
-    } catch (e) {
-      // The order itself cannot make a valid receipt (no contact, bad VAT...): a person must fix it.
-      throw ApplicationFailure.nonRetryable(`cannot build the Ferma receipt: ${(e as Error).message}`, 'receipt');
-    }
+      }),
+    );
     const registration = await client.register(body);
     logger?.info(
       { orderId: input.orderId, type: body.Request.Type, invoiceId: input.invoiceId, receiptId: registration.receiptId, alreadyAccepted: registration.alreadyAccepted },

@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/logger';
 import type { AtolClient } from '../atol/client';
 import { buildAtolSellReceipt, type AtolReceiptKind } from '../atol/receipt';
 import type { BitrixClient } from '../bitrix/client';
-import { classifyErrors } from '../shared/activity-errors';
+import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 
 export interface FiscalActivityDeps {
   bitrix: BitrixClient;
@@ -41,21 +41,18 @@ export function createFiscalActivities({ bitrix, atol, config, callbackBaseUrl, 
       const store = config.stores.find((s) => s.id === input.storeId);
       if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
       const order = await bitrix.getOrder(input.orderId);
-      let body;
-      try {
-        body = buildAtolSellReceipt({
+      const { company } = store;
+      const body = buildReceipt('ATOL receipt', () =>
+        buildAtolSellReceipt({
           order,
           externalId: input.externalId,
           receiptTime: new Date(input.receiptTime),
           timeZone: store.timeZone,
-          company: store.company,
+          company,
           kind: receiptKind(order, posPaySystems),
-          callbackUrl: callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/atol/callback` : undefined,
-        });
-      } catch (e) {
-        // The order itself cannot make a valid receipt (no contact, bad VAT...): a person must fix it.
-        throw ApplicationFailure.nonRetryable(`cannot build the ATOL receipt: ${(e as Error).message}`, 'receipt');
-      }
+          callbackUrl: callbackUrlOf(callbackBaseUrl, '/webhooks/atol/callback'),
+        }),
+      );
       const registration = await client.sell(body);
       logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell registered');
       return registration;

@@ -14,7 +14,7 @@ import { buildAtolRefundReceipt, type AtolRefundLine } from '../atol/receipt';
 import type { BitrixClient } from '../bitrix/client';
 import { fiscalAttributesFromDocument, type EvotorCloudClient } from '../evotor/client';
 import { receiptKind } from '../fiscal/activities';
-import { classifyErrors } from '../shared/activity-errors';
+import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 import { ExternalServiceError } from '../shared/errors';
 import { createProductMapper } from '../walk-in/activities';
 
@@ -241,23 +241,20 @@ export function createRefundActivities({ bitrix, evotor, atol, ferma, config, ca
       const store = config.stores.find((s) => s.id === input.storeId);
       if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
       const order = await bitrix.getOrder(input.orderId);
-      let body;
-      try {
-        body = buildAtolRefundReceipt({
+      const { company } = store;
+      const body = buildReceipt('ATOL refund receipt', () =>
+        buildAtolRefundReceipt({
           order,
           externalId: input.externalId,
           receiptTime: new Date(input.receiptTime),
           saleTime: new Date(input.saleTime),
           timeZone: store.timeZone,
-          company: store.company,
+          company,
           kind: receiptKind(order, posPaySystems),
           lines: input.wholeSale ? undefined : basketLines(order, input.lines),
-          callbackUrl: callbackBaseUrl ? `${callbackBaseUrl.replace(/\/$/, '')}/webhooks/atol/callback` : undefined,
-        });
-      } catch (e) {
-        if (e instanceof ApplicationFailure) throw e;
-        throw ApplicationFailure.nonRetryable(`cannot build the ATOL refund receipt: ${(e as Error).message}`, 'receipt');
-      }
+          callbackUrl: callbackUrlOf(callbackBaseUrl, '/webhooks/atol/callback'),
+        }),
+      );
       const registration = await atol.sellRefund(body);
       logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell_refund registered');
       return registration;
@@ -276,12 +273,7 @@ export function createRefundActivities({ bitrix, evotor, atol, ferma, config, ca
       let lines: AtolRefundLine[] | undefined;
       if (!input.wholeSale) {
         const order = await bitrix.getOrder(input.orderId);
-        try {
-          lines = basketLines(order, input.lines);
-        } catch (e) {
-          if (e instanceof ApplicationFailure) throw e;
-          throw ApplicationFailure.nonRetryable(`cannot build the Ferma refund receipt: ${(e as Error).message}`, 'receipt');
-        }
+        lines = buildReceipt('Ferma refund receipt', () => basketLines(order, input.lines));
       }
       return fermaActivities.registerFermaRefund({ orderId: input.orderId, storeId: input.storeId, invoiceId: input.invoiceId, receiptTime: input.receiptTime, saleTime: input.saleTime, lines });
     },

@@ -32,3 +32,21 @@ export function classifyErrors<T extends Record<string, (...args: never[]) => Pr
   }
   return wrapped as T;
 }
+
+/**
+ * Builds a fiscal receipt from the order. An order that cannot make a valid one (no buyer contact, bad VAT,
+ * a refund line it does not have) will not get better with retries: a person must fix it.
+ */
+export function buildReceipt<T>(what: string, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof ApplicationFailure) throw e;
+    throw ApplicationFailure.nonRetryable(`cannot build the ${what}: ${(e as Error).message}`, 'receipt');
+  }
+}
+
+/** Where a cloud register calls us back (`PUBLIC_BASE_URL` + path); undefined when no public URL is set. */
+export function callbackUrlOf(baseUrl: string | undefined, path: string): string | undefined {
+  return baseUrl ? `${baseUrl.replace(/\/$/, '')}${path}` : undefined;
+}
