@@ -1,7 +1,7 @@
 import { EvotorCloudClient, bitrixProductIdOf, type EvotorProduct } from '../activities/evotor/client';
 import { EvotorReceiptWebhookSchema, type EvotorReceiptWebhook } from '../activities/evotor/webhook';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
-import { fixture, http, shapeDiff, silentLogger, startReceiver, startStub, type HttpStub } from './fixtures/evotor/support';
+import { fixture, http, sampleOrderPayload, shapeDiff, silentLogger, startReceiver, startStub, type HttpStub } from './fixtures/evotor/support';
 
 /**
  * Store product catalogs of the Evotor cloud (REST v2 GET /stores/{id}/products[/{productId}]) in the
@@ -264,17 +264,7 @@ describe('receipts ring catalog products', () => {
     const [kettle] = sim.addProducts(STORE, [{ name: 'Чайник электрический', code: '10', price: '1234.50', vatRate: 0.22 }]);
     await client.sendPush({
       devices: [DEVICE],
-      payload: {
-        kind: 'bitrix-order',
-        orderId: '236',
-        accountNumber: '392',
-        currency: 'RUB',
-        total: '1369.35',
-        items: [
-          { basketId: '255', productId: '10', name: 'Чайник электрический', price: '1234.50', quantity: 1, vatRate: 0.22 },
-          { basketId: '256', productId: '27', name: 'Сахар весовой', price: '89.90', quantity: 1.5, vatRate: null },
-        ],
-      },
+      payload: sampleOrderPayload,
     });
     const sale = sim.payPush(DEVICE);
     const sugar = catalogOf().find((p) => p.code === '27')!;
