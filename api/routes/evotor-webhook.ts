@@ -12,7 +12,7 @@ import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 import { receiptIntake, type IntakeOutcome } from '../receipt-intake';
 import { walkInIntake } from '../walk-in-intake';
-import { createTemporalActivities } from '../../activities/temporal/activities';
+import { findAwaitingOrders } from '../../activities/temporal/activities';
 import type { PosConfig } from '../../lib/config';
 
 const RECEIPTS_WITH_MONEY = new Set(['SELL', 'PAYBACK', 'BUY', 'BUYBACK']);
@@ -22,7 +22,6 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
 
   const intake = receiptIntake(deps.client);
   const walkIns = walkInIntake(deps.client, { concurrency: 1 });
-  const { findAwaitingOrders } = createTemporalActivities({ client: deps.client, config: deps.config });
 
   /**
    * A sale without our order id: when its store is known and no order there awaits this amount, it is a
@@ -31,7 +30,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
    */
   async function sale(payment: TerminalPayment, lines: ReceiptLine[]): Promise<IntakeOutcome> {
     if (lines.length > 0) {
-      const match = await findAwaitingOrders({ terminalStoreId: payment.terminalStoreId, amount: payment.amount, accountNumber: payment.accountNumber });
+      const match = await findAwaitingOrders(deps.client, deps.config, { terminalStoreId: payment.terminalStoreId, amount: payment.amount, accountNumber: payment.accountNumber });
       if (match.storeId && match.candidates.length === 0) {
         const [outcome] = await walkIns([{ payment, receipt: walkInReceiptOf(payment, match.storeId, lines) }]);
         return outcome;
