@@ -1,7 +1,6 @@
-import type { PosPaymentStatus } from '../domain/payment';
-import { retryUpdate, statusQuery } from '../workflows/pos-payment';
-import { BEANS, BOOK, payOrderAtTerminal, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
-import { EKB_DEVICE, eventually, startTestStack, type TestStack } from './support/stack';
+import { retryUpdate } from '../workflows/pos-payment';
+import { BEANS, BOOK, payOrderAtTerminal, refundPosConfig, stockOf, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
+import { EKB_DEVICE, startTestStack, type TestStack } from './support/stack';
 
 // A store that fiscalizes through OFD.ru Ferma: the order paid at an Evotor terminal gets exactly one
 // Income receipt at Ferma, even when Ferma registers it and the answer is lost, and Bitrix shows the
@@ -15,11 +14,7 @@ describe('payment and refund fiscalized through OFD.ru Ferma', () => {
     await stack?.stop();
   });
 
-  const waitStage = (orderId: number, wanted: string) =>
-    eventually(async () => {
-      const s: PosPaymentStatus = await stack.client.workflow.getHandle(`pos-payment:${orderId}`).query(statusQuery);
-      return s.stage === wanted ? s : undefined;
-    }, `order ${orderId} ${wanted}`, 45_000);
+  const waitStage = (orderId: number, wanted: string) => waitForOrderStage(stack, orderId, wanted);
   const orderAtEkb = () =>
     stack.bitrix.createOrder({
       basket: [
