@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { AtolClient, isRetryable, type AtolClientOptions } from '../activities/atol/client';
@@ -7,56 +5,14 @@ import type { AtolReceiptRequest } from '../activities/atol/wire';
 import { ExternalServiceError } from '../activities/shared/errors';
 import { atolFixture } from './fixtures/atol/fixtures';
 import { caught } from './support/errors';
+import { ScriptedServer } from './support/scripted-server';
 
-/** A fake ATOL that answers the hand-written fixtures and records what the client sent. */
-interface Recorded { method: string; path: string; headers: IncomingMessage['headers']; body: unknown }
-type Reply = { status: number; json?: unknown; text?: string; headers?: Record<string, string> } | 'destroy' | 'hang';
-
-class FakeAtol {
-  readonly requests: Recorded[] = [];
-  private readonly queues = new Map<string, Reply[]>();
-  private server!: Server;
-  url = '';
-
-  /** Queue answers for `METHOD /path-suffix`; the last one repeats. */
-  on(route: string, ...replies: Reply[]): this {
-    this.queues.set(route, replies);
-    return this;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/possystem/v5`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  calls(route: string): Recorded[] {
+/** A fake ATOL answering the hand-written fixtures: routes are `METHOD /path-suffix`. */
+const fakeatol = () =>
+  new ScriptedServer('/possystem/v5', (route, r) => {
     const [method, suffix] = route.split(' ');
-    return this.requests.filter((r) => r.method === method && r.path.endsWith(suffix));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    for await (const chunk of req) raw += chunk;
-    const path = (req.url ?? '').replace(/^\/possystem\/v5/, '');
-    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
-    const key = [...this.queues.keys()].find((k) => {
-      const [method, suffix] = k.split(' ');
-      return method === req.method && path.endsWith(suffix);
-    });
-    const queue = key ? this.queues.get(key)! : [];
-    const reply: Reply = (queue.length > 1 ? queue.shift() : queue[0]) ?? { status: 404, text: 'not found' };
-    if (reply === 'destroy') return void req.socket.destroy();
-    if (reply === 'hang') return;
-    res.writeHead(reply.status, { 'content-type': reply.json !== undefined ? 'application/json' : 'text/html', ...reply.headers });
-    res.end(reply.json !== undefined ? JSON.stringify(reply.json) : reply.text ?? '');
-  }
-}
+    return r.method === method && r.path.endsWith(suffix);
+  });
 
 const LOGIN = 'shop-login';
 const PASSWORD = 'shop-password';
@@ -64,7 +20,7 @@ const GROUP = 'shop-group';
 const fx = atolFixture;
 const ok = (json: unknown) => ({ status: 200, json });
 
-let fake: FakeAtol;
+let fake: ScriptedServer;
 let logs: string;
 
 function client(overrides: Partial<AtolClientOptions> = {}): AtolClient {
@@ -78,7 +34,7 @@ function client(overrides: Partial<AtolClientOptions> = {}): AtolClient {
 const sellBody = (): AtolReceiptRequest => fx<AtolReceiptRequest>('sell.request');
 
 beforeEach(async () => {
-  fake = new FakeAtol();
+  fake = fakeatol();
   logs = '';
   await fake.start();
 });

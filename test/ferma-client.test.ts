@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/activity';
 import pino from 'pino';
@@ -14,52 +12,11 @@ import { PosConfigSchema } from '../lib/config';
 import { startFermaSimulator, type FermaSimulator, type FermaSimulatorOptions } from '../simulators/ferma';
 import { fermaFixture } from './fixtures/ferma/fixtures';
 import { caught } from './support/errors';
+import { ScriptedServer } from './support/scripted-server';
 
-/** A fake Ferma that answers the hand-written fixtures and records what the client sent. */
-interface Recorded { path: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: unknown }
-type Reply = { status: number; json?: unknown; text?: string; headers?: Record<string, string> } | 'destroy' | 'hang';
-
-class FakeFerma {
-  readonly requests: Recorded[] = [];
-  private readonly queues = new Map<string, Reply[]>();
-  private server!: Server;
-  url = '';
-
-  /** Queue answers for a path under /api (e.g. /kkt/cloud/receipt); the last one repeats. */
-  on(path: string, ...replies: Reply[]): this {
-    this.queues.set(path, replies);
-    return this;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  calls(path: string): Recorded[] {
-    return this.requests.filter((r) => r.path === path);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    for await (const chunk of req) raw += chunk;
-    const url = new URL(req.url ?? '/', 'http://fake');
-    const path = url.pathname.replace(/^\/api/, '');
-    this.requests.push({ path, query: url.searchParams, headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
-    const queue = this.queues.get(path) ?? [];
-    const reply: Reply = (queue.length > 1 ? queue.shift() : queue[0]) ?? { status: 404, text: 'not found' };
-    if (reply === 'destroy') return void req.socket.destroy();
-    if (reply === 'hang') return;
-    res.writeHead(reply.status, { 'content-type': reply.json !== undefined ? 'application/json' : 'text/html', ...reply.headers });
-    res.end(reply.json !== undefined ? JSON.stringify(reply.json) : reply.text ?? '');
-  }
-}
+/** A fake Ferma answering the hand-written fixtures: routes are paths under /api (e.g. /kkt/cloud/receipt). */
+const fakeferma = () =>
+  new ScriptedServer('/api', (route, r) => r.path === route);
 
 const LOGIN = 'shop-login';
 const PASSWORD = 'shop-password';
@@ -79,7 +36,7 @@ function tokenAnswer(ms = 24 * 3600_000, token = TOKEN) {
   return ok(body);
 }
 
-let fake: FakeFerma;
+let fake: ScriptedServer;
 let logs: string;
 
 function client(overrides: Partial<FermaClientOptions> = {}): FermaClient {
@@ -91,7 +48,7 @@ const income = (): FermaReceiptRequest => fx<FermaReceiptRequest>('receipt.incom
 const incomeReturn = (): FermaReceiptRequest => fx<FermaReceiptRequest>('receipt.income-return.request');
 
 beforeEach(async () => {
-  fake = new FakeFerma();
+  fake = fakeferma();
   logs = '';
   await fake.start();
 });
