@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadEnv, loadPosConfig } from '../lib/config';
+import { durationMs, loadEnv, loadPosConfig } from '../lib/config';
 import { parseSigningKeys } from './signature';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
@@ -15,6 +15,7 @@ runMain(logger, async () => {
     client,
     logger,
     bitrixApplicationToken: env.BITRIX_APP_TOKEN,
+    bitrixEventMaxAgeMs: durationMs(env.BITRIX_EVENT_MAX_AGE),
     evotorWebhookTokens: env.EVOTOR_WEBHOOK_TOKEN ? env.EVOTOR_WEBHOOK_TOKEN.split(',') : [],
     adminApiKey: env.ADMIN_API_KEY,
     config: loadPosConfig(env.POS_CONFIG),

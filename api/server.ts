@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
 import { adminRouter } from './routes/admin';
-import { atolCallbackRouter } from './routes/atol-callback';
+import { fiscalCallbacksRouter } from './routes/fiscal-callbacks';
 import { bitrixWebhookRouter } from './routes/bitrix-webhook';
 import { evotorWebhookRouter } from './routes/evotor-webhook';
 import { middlewareRouter } from './routes/middleware';
@@ -16,6 +16,8 @@ export interface ApiDeps {
   client: Client;
   logger: Logger;
   bitrixApplicationToken?: string;
+  /** Bitrix events older than this (their `ts`) are refused; default 7 days. */
+  bitrixEventMaxAgeMs?: number;
   evotorWebhookTokens: string[];
   adminApiKey?: string;
   config: PosConfig;
@@ -38,10 +40,10 @@ export function createApi(deps: ApiDeps): express.Express {
       sendError(res, 503, 'Temporal is not reachable');
     }
   });
-  app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, logger: deps.logger }));
+  app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, maxEventAgeMs: deps.bitrixEventMaxAgeMs, logger: deps.logger }));
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, config: deps.config, logger: deps.logger }));
   app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
-  app.use(atolCallbackRouter({ client: deps.client, logger: deps.logger }));
+  app.use(fiscalCallbacksRouter({ client: deps.client, logger: deps.logger }));
   app.use(reconciliationRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));

@@ -21,16 +21,19 @@ export function sign(secret: string, timestamp: number | string, rawBody: string
   return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
 }
 
+/** One answer for an unknown key id and a wrong signature, so that a caller cannot find out which key ids exist. */
+export const NO_MATCHING_KEY = `${SIGNATURE_HEADERS.signature}: does not match (unknown ${SIGNATURE_HEADERS.keyId}, or a wrong signature)`;
+
 /**
- * The one check every signed door uses: key id known, timestamp inside the replay window, signature
- * matching one of the key's valid secrets (several during a rotation), compared in constant time.
+ * What can be checked before the body is read: all three headers there and well-formed, the timestamp
+ * inside the replay window, the key id known. A door calls it first, so a stranger never makes us read
+ * a 10 MB body. Returns the key's valid secrets.
  */
-export function verifySignature(
+export function checkSignatureHeaders(
   headers: { keyId?: string; timestamp?: string; signature?: string },
-  rawBody: Buffer,
   keys: readonly SigningKey[],
   opts: { toleranceSeconds?: number; now?: number } = {},
-): SigningKey {
+): SigningKey[] {
   const tolerance = opts.toleranceSeconds ?? 300;
   const now = Math.floor((opts.now ?? Date.now()) / 1000);
   if (!headers.keyId) throw new SignatureError(`${SIGNATURE_HEADERS.keyId}: missing`);
@@ -39,17 +42,30 @@ export function verifySignature(
   if (!/^\d{9,11}$/.test(headers.timestamp)) throw new SignatureError(`${SIGNATURE_HEADERS.timestamp}: not unix seconds`);
   const age = now - Number(headers.timestamp);
   if (Math.abs(age) > tolerance) throw new SignatureError(`${SIGNATURE_HEADERS.timestamp}: outside the ${tolerance} s window (${age} s off)`);
-  const m = /^v1=([0-9a-f]{64})$/.exec(headers.signature);
-  if (!m) throw new SignatureError(`${SIGNATURE_HEADERS.signature}: expected "v1=<64 hex digits>"`);
-  const given = Buffer.from(m[1], 'hex');
+  if (!/^v1=[0-9a-f]{64}$/.test(headers.signature)) throw new SignatureError(`${SIGNATURE_HEADERS.signature}: expected "v1=<64 hex digits>"`);
   const candidates = keys.filter((k) => k.id === headers.keyId);
-  if (candidates.length === 0) throw new SignatureError(`${SIGNATURE_HEADERS.keyId}: unknown key`);
+  if (candidates.length === 0) throw new SignatureError(NO_MATCHING_KEY);
+  return candidates;
+}
+
+/**
+ * The one check every signed door uses: the headers (checkSignatureHeaders), then the signature matching one
+ * of the key's valid secrets (several during a rotation), compared in constant time.
+ */
+export function verifySignature(
+  headers: { keyId?: string; timestamp?: string; signature?: string },
+  rawBody: Buffer,
+  keys: readonly SigningKey[],
+  opts: { toleranceSeconds?: number; now?: number } = {},
+): SigningKey {
+  const candidates = checkSignatureHeaders(headers, keys, opts);
+  const given = Buffer.from(headers.signature!.slice(3), 'hex');
   let match: SigningKey | undefined;
   for (const key of candidates) {
-    const expected = Buffer.from(sign(key.secret, headers.timestamp, rawBody), 'hex');
+    const expected = Buffer.from(sign(key.secret, headers.timestamp!, rawBody), 'hex');
     if (timingSafeEqual(expected, given)) match ??= key;
   }
-  if (!match) throw new SignatureError(`${SIGNATURE_HEADERS.signature}: does not match`);
+  if (!match) throw new SignatureError(NO_MATCHING_KEY);
   return match;
 }
 

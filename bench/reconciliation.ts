@@ -3,7 +3,7 @@ import { loadEnv, parsePosConfig } from '../lib/config';
 import { buildLogger } from '../lib/logger';
 import { startStack } from '../lib/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
-import { mapLimit } from '../api/walk-in-intake';
+import { mapLimit } from '../intake/walk-ins';
 import { posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId } from '../domain/payment';
 import { totalFound } from '../domain/reconciliation';
 import { reconciliationWorkflow } from '../workflows/reconciliation';

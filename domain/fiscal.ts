@@ -32,5 +32,6 @@ export function cloudSellExternalId(orderId: string, attempt: number): string {
 
 /** The order id in an id made by cloudSellExternalId, or undefined for anything else. */
 export function orderIdOfCloudSellExternalId(externalId: string): string | undefined {
-  return /^pos-(\d+)-sell(?:-\d+)?$/.exec(externalId)?.[1];
+  // Only the canonical order id (domain/ids.ts): "pos-029-sell" is no receipt of ours.
+  return /^pos-([1-9]\d{0,17})-sell(?:-[1-9]\d{0,3})?$/.exec(externalId)?.[1];
 }

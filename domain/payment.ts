@@ -65,11 +65,18 @@ export interface PosPaymentStatus {
   problem?: Problem;
   /** How it ended when a person or Bitrix ended it early (cancel reason, resolve note). */
   resolution?: string;
+  /** Payments taken at another store than the order's: not counted, each held for a person in its receipt workflow. */
+  foreignPayments?: TerminalPayment[];
   /** Stages passed, with the time each was entered. */
   timeline: { stage: PaymentStage; at: string }[];
 }
 
 export type PosPaymentResult = PosPaymentStatus & { outcome: 'COMPLETED' | 'CANCELLED' | 'RESOLVED_BY_HAND' };
+
+/** Whether a payment was taken at this store's terminals (an order is paid only through its own store). */
+export function paymentBelongsToStore(payment: Pick<TerminalPayment, 'terminalKind' | 'terminalStoreId'>, store: { id: string; evotorStoreId?: string }): boolean {
+  return payment.terminalKind === 'evotor' ? store.evotorStoreId === payment.terminalStoreId : store.id === payment.terminalStoreId;
+}
 
 export function posPaymentWorkflowId(orderId: string): string {
   return `pos-payment:${orderId}`;

@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   WORKER_TASK_QUEUES: z.string().regex(/^[a-z-]+(,[a-z-]+)*$/, 'comma-separated task queue names').optional(),
   BITRIX_REST_URL: optionalUrl,
   BITRIX_APP_TOKEN: z.string().min(1).optional(),
+  /** Bitrix events whose `ts` is older than this are refused (a replayed or long-delayed event). */
+  BITRIX_EVENT_MAX_AGE: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 7d or 12h').default('7d'),
   BITRIX_RATE_LIMIT_RPS: z.coerce.number().positive().default(2),
   BITRIX_RATE_LIMIT_BURST: positiveInt(50),
   EVOTOR_API_URL: optionalUrl,

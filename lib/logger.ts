@@ -7,7 +7,9 @@ export type { Logger };
  * Two levels deep covers `{ body: { auth: ... } }` and `{ receipt: { client: { email } } }`.
  */
 const SENSITIVE = ['token', 'password', 'pass', 'login', 'secret', 'authorization', 'apiKey', 'adminApiKey',
-  'application_token', 'restUrl', 'webhookUrl', 'email', 'phone', 'customer_email', 'customer_phone'];
+  'application_token', 'restUrl', 'webhookUrl', 'email', 'phone', 'customer_email', 'customer_phone',
+  // An activity's task token completes it: whoever reads it in a log could finish someone else's activity.
+  'taskToken', 'base64TaskToken'];
 export const REDACT_PATHS = [
   ...SENSITIVE,
   ...SENSITIVE.map((k) => `*.${k}`),

@@ -1,4 +1,4 @@
-import { parseSigningKeys, ReplayGuard, sign, verifySignature } from '../api/signature';
+import { NO_MATCHING_KEY, parseSigningKeys, ReplayGuard, sign, verifySignature } from '../api/signature';
 
 describe('middleware request signatures (HMAC-SHA256 over timestamp and raw body)', () => {
   const keys = parseSigningKeys('store-1:old-secret-0123456789,store-1:new-secret-0123456789,store-2:other-secret-012345');
@@ -18,9 +18,9 @@ describe('middleware request signatures (HMAC-SHA256 over timestamp and raw body
   });
 
   it('refuses a signature made with another key, a changed body, or a foreign key id', () => {
-    expect(() => verifySignature(headers('other-secret-012345'), body, keys, { now })).toThrow('x-pos-signature: does not match');
-    expect(() => verifySignature(headers('old-secret-0123456789'), Buffer.from('{"receipts":[1]}'), keys, { now })).toThrow('does not match');
-    expect(() => verifySignature(headers('old-secret-0123456789', { keyId: 'store-9' }), body, keys, { now })).toThrow('x-pos-key-id: unknown key');
+    expect(() => verifySignature(headers('other-secret-012345'), body, keys, { now })).toThrow(NO_MATCHING_KEY);
+    expect(() => verifySignature(headers('old-secret-0123456789'), Buffer.from('{"receipts":[1]}'), keys, { now })).toThrow(NO_MATCHING_KEY);
+    expect(() => verifySignature(headers('old-secret-0123456789', { keyId: 'store-9' }), body, keys, { now })).toThrow(NO_MATCHING_KEY);
   });
 
   it('refuses stale and future timestamps outside the window', () => {

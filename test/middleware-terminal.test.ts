@@ -1,3 +1,4 @@
+import { NO_MATCHING_KEY } from '../api/signature';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,7 +144,7 @@ describe('a middleware terminal with 1C:Retail fiscalization', () => {
       headers: { 'x-pos-key-id': 'central', 'x-pos-timestamp': String(ts), 'x-pos-signature': `v1=${sign(secret, ts, '/middleware/v1/orders?storeId=msk-1')}` },
     });
     expect(tampered.statusCode).toBe(401);
-    expect(await tampered.body.json()).toEqual({ error: 'x-pos-signature: does not match' });
+    expect(await tampered.body.json()).toEqual({ error: NO_MATCHING_KEY });
 
     const bad = await signedRequest(stack.apiUrl, STORE_KEY, 'POST', '/middleware/v1/fiscal-confirmations', {
       orderId: '1',

@@ -11,8 +11,11 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BitrixActivities, OrderContext, PickupStore } from '../activities/bitrix/activities';
 import type { TerminalActivities } from '../activities/terminals/activities';
 import type { FermaActivities } from '../activities/ferma/activities';
@@ -20,7 +23,9 @@ import type { FiscalActivities } from '../activities/fiscal/activities';
 import { cloudSellExternalId, type FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
 import {
+  paymentBelongsToStore,
   TASK_QUEUES,
+  terminalReceiptWorkflowId,
   type PaymentStage,
   type PosPaymentInput,
   type PosPaymentResult,
@@ -40,6 +45,18 @@ export const orderSavedInBitrixSignal = defineSignal('orderSavedInBitrix');
 export const fiscalConfirmedSignal = defineSignal<[FiscalAttributes]>('fiscalConfirmed');
 /** ATOL called back: a hint that the report is ready (the report itself is always re-read). */
 export const atolReportReadySignal = defineSignal('atolReportReady');
+/**
+ * 1C:Retail's fiscal attributes (the middleware door): taken only while the order waits for them; the same
+ * receipt again is "duplicate", a different one is refused by the validator (nothing enters the history).
+ */
+export const confirmFiscalUpdate = defineUpdate<'accepted' | 'duplicate', [FiscalAttributes]>('confirmFiscal');
+/**
+ * A cloud register's unsigned callback (ATOL, Ferma): a hint to read the report now. The validator takes it
+ * only while the order waits for that register's report, one at a time and at most MAX_FISCAL_HINTS per
+ * order — a refused Update writes nothing, so a flood of callbacks cannot grow the history.
+ */
+export const fiscalReportHintUpdate = defineUpdate<'accepted', ['atol' | 'ferma']>('fiscalReportHint');
+export const MAX_FISCAL_HINTS = 5;
 export const statusQuery = defineQuery<PosPaymentStatus>('status');
 export const cancelUpdate = defineUpdate<PosPaymentStatus, [{ reason: string }]>('cancel');
 export const retryUpdate = defineUpdate<PosPaymentStatus, []>('retry');
@@ -90,12 +107,25 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
   let checkedSaves = 0;
   let requested: { kind: 'retry' } | { kind: 'resolve'; note: string } | { kind: 'cancel'; reason: string } | undefined;
   const paid = () => state.payments.length > 0 || state.alreadyPaidInBitrix;
+  /** Payments through another store than the order's are not counted (patched: older runs counted every payment). */
+  const storeScoped = patched('store-scoped-payments');
+  let awaitingReportFrom: 'atol' | 'ferma' | undefined;
+  let hintPending = false;
+  let hintsTaken = 0;
+  let awaiting1c = false;
+  const foreign = (payment: TerminalPayment) => storeScoped && loaded?.store !== undefined && !paymentBelongsToStore(payment, loaded.store);
 
   setHandler(statusQuery, () => state);
   setHandler(paymentReceivedSignal, (payment) => {
     // Signals are not deduplicated by the server: the receipt id is.
     if (seenReceipts.has(payment.receiptId)) return;
     seenReceipts.add(payment.receiptId);
+    if (foreign(payment)) {
+      (state.foreignPayments ??= []).push(payment);
+      log.warn('payment through another store refused', { orderId, receiptId: payment.receiptId });
+      describe();
+      return;
+    }
     state.payments.push(payment);
     state.paidAmount += payment.amount;
     log.info('payment received', { orderId, receiptId: payment.receiptId, amount: payment.amount });
@@ -106,6 +136,42 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
   setHandler(fiscalConfirmedSignal, (attributes) => {
     confirmedBy1c ??= attributes;
   });
+  setHandler(
+    confirmFiscalUpdate,
+    (attributes) => {
+      if (confirmedBy1c) return 'duplicate' as const;
+      confirmedBy1c = attributes;
+      return 'accepted' as const;
+    },
+    {
+      validator: (attributes) => {
+        if (!attributes || typeof attributes.fnNumber !== 'string' || typeof attributes.fiscalDocumentNumber !== 'string' || typeof attributes.fiscalSign !== 'string')
+          throw new Error('fiscal: fnNumber, fiscalDocumentNumber and fiscalSign are required');
+        if (confirmedBy1c) {
+          const same = confirmedBy1c.fnNumber === attributes.fnNumber && confirmedBy1c.fiscalDocumentNumber === attributes.fiscalDocumentNumber && confirmedBy1c.fiscalSign === attributes.fiscalSign;
+          if (!same) throw new Error(`order ${orderId} is already confirmed by another receipt (ФД ${confirmedBy1c.fiscalDocumentNumber})`);
+          return;
+        }
+        if (!awaiting1c) throw new Error(`order ${orderId} is not waiting for a fiscal confirmation (stage ${state.stage})`);
+      },
+    },
+  );
+  setHandler(
+    fiscalReportHintUpdate,
+    () => {
+      hintPending = true;
+      hintsTaken++;
+      atolHints++;
+      return 'accepted' as const;
+    },
+    {
+      validator: (register) => {
+        if (register !== awaitingReportFrom) throw new Error(`not waiting for a ${register} report`);
+        if (hintPending) throw new Error('a hint is already pending');
+        if (hintsTaken >= MAX_FISCAL_HINTS) throw new Error('enough hints taken: the report is polled');
+      },
+    },
+  );
   setHandler(
     cancelUpdate,
     ({ reason }) => {
@@ -307,6 +373,29 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     return { ...state, outcome };
   }
 
+  /**
+   * A payment taken at another store's terminal never pays this order: each is kept in its own receipt
+   * workflow in NEEDS_ATTENTION for a person (nothing was changed in Bitrix or at a register for it).
+   */
+  async function holdForeignPayments(store: PickupStore): Promise<void> {
+    for (let i = 0; ; i++) {
+      await condition(() => (state.foreignPayments?.length ?? 0) > i);
+      const payment = state.foreignPayments![i];
+      try {
+        await startChild('terminalReceiptWorkflow', {
+          workflowId: terminalReceiptWorkflowId(payment.terminalStoreId, payment.receiptId),
+          taskQueue: TASK_QUEUES.workflows,
+          args: [{ payment, receiptType: 'SELL', lines: [], heldReason: `it names order ${orderId}, which belongs to store ${store.id}: an order is paid only through its own store` }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          staticSummary: `SELL receipt ${payment.receiptId} from terminal ${payment.deviceId} (another store's order)`,
+        });
+      } catch (e) {
+        if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      }
+    }
+  }
+
   /** Gets the 54-FZ receipt's fiscal attributes by the store's fiscal mode. */
   async function fiscalize(store: PickupStore, fiscalDeadlineMs: number): Promise<FiscalAttributes> {
     const deadlineAt = Date.now() + fiscalDeadlineMs;
@@ -336,8 +425,12 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
 
     if (store.fiscalMode === '1c') {
       enter('FISCALIZING', 'a fiscal confirmation from 1C:Retail', deadline);
+      awaiting1c = true;
       for (;;) {
-        if (await condition(() => confirmedBy1c !== undefined, untilDeadline())) return confirmedBy1c!;
+        if (await condition(() => confirmedBy1c !== undefined, untilDeadline())) {
+          awaiting1c = false;
+          return confirmedBy1c!;
+        }
         await needsAttention(
           'wait for 1C:Retail',
           `1C:Retail has not confirmed the fiscal receipt within ${minutes} min`,
@@ -385,7 +478,10 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
           continue;
         }
         const hints = atolHints;
+        awaitingReportFrom = cloud.name === 'ATOL' ? 'atol' : 'ferma';
         await condition(() => atolHints !== hints, Math.min(delay, untilDeadline()));
+        awaitingReportFrom = undefined;
+        hintPending = false;
         delay = Math.min(delay * 2, POLL_MAX_MS);
       }
     }
@@ -406,6 +502,16 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
       ctx = await loadContext();
     }
     loaded = ctx;
+    if (storeScoped) {
+      const own = state.payments.filter((p) => !foreign(p));
+      const others = state.payments.filter((p) => foreign(p));
+      if (others.length > 0) {
+        state.payments = own;
+        state.paidAmount = own.reduce((sum, p) => sum + p.amount, 0);
+        (state.foreignPayments ??= []).push(...others);
+      }
+      void holdForeignPayments(ctx.store!);
+    }
     const order = ctx.order;
     const store = ctx.store!;
     const posPayment = ctx.posPayment!;

@@ -2,30 +2,32 @@ import { z } from 'zod';
 import { rublesToKopecks } from '../../domain/money';
 import type { TerminalPayment } from '../../domain/payment';
 import type { ReceiptLine } from '../../domain/walk-in';
+import { AccountNumberSchema, AmountSchema, LIMITS, LineNameSchema, OrderIdSchema, QuantitySchema, TerminalIdSchema } from '../../domain/ids';
 
 const money = z.union([z.number(), z.string()]);
 
 /** The receipt webhook Evotor's cloud POSTs to us (camelCase; EXTERNAL-APIS.md §2). */
 export const EvotorReceiptWebhookSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().min(1).max(256),
   timestamp: z.number().optional(),
   userId: z.string().optional(),
   type: z.string().optional(),
   version: z.union([z.number(), z.string()]).optional(),
   data: z.object({
-    id: z.string().min(1),
-    deviceId: z.string().min(1),
-    storeId: z.string().min(1),
-    dateTime: z.string().min(1),
-    type: z.string().min(1),
+    // These three make workflow ids and search attributes (domain/ids.ts).
+    id: TerminalIdSchema,
+    deviceId: TerminalIdSchema,
+    storeId: TerminalIdSchema,
+    dateTime: z.string().min(1).max(64),
+    type: z.string().min(1).max(32),
     shiftId: z.string().optional(),
     employeeId: z.string().optional(),
-    paymentSource: z.string().optional(),
+    paymentSource: z.string().max(32).optional(),
     items: z
       .array(
         z.object({
           id: z.string().optional(),
-          name: z.string(),
+          name: LineNameSchema,
           itemType: z.string().optional(),
           measureName: z.string().optional(),
           quantity: z.union([z.number(), z.string()]),
@@ -37,6 +39,7 @@ export const EvotorReceiptWebhookSchema = z.object({
           discount: money.optional(),
         }),
       )
+      .max(LIMITS.linesPerReceipt, `at most ${LIMITS.linesPerReceipt} items`)
       .default([]),
     totalTax: money.optional(),
     totalDiscount: money.optional(),
@@ -60,6 +63,13 @@ function toUtcIso(dateTime: string): string {
   return d.toISOString();
 }
 
+/** Reads a value with a door schema; a RangeError names the field as the sender spells it. */
+function checked<T>(field: string, schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new RangeError(`${field}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
 export function terminalPaymentFromWebhook(event: EvotorReceiptWebhook): TerminalPayment {
   const { orderId, accountNumber } = orderIdFromExtras(event.data.extras);
   return {
@@ -67,20 +77,20 @@ export function terminalPaymentFromWebhook(event: EvotorReceiptWebhook): Termina
     terminalKind: 'evotor',
     terminalStoreId: event.data.storeId,
     deviceId: event.data.deviceId,
-    amount: rublesToKopecks(event.data.totalAmount, 'data.totalAmount'),
+    amount: checked('data.totalAmount', AmountSchema, rublesToKopecks(event.data.totalAmount, 'data.totalAmount')),
     currency: 'RUB',
     paidAt: toUtcIso(event.data.dateTime),
     paymentSource: event.data.paymentSource ?? 'OTHER',
-    orderId,
-    accountNumber,
+    orderId: orderId === undefined ? undefined : checked('data.extras.bitrixOrderId', OrderIdSchema, orderId),
+    accountNumber: accountNumber === undefined ? undefined : checked('data.extras.accountNumber', AccountNumberSchema, accountNumber),
   };
 }
 
 /** What left the shelf: the receipt's items by the terminal's product id (mapped to Bitrix by the catalog key). */
 export function receiptLinesFromWebhook(event: EvotorReceiptWebhook): ReceiptLine[] {
   return event.data.items.map((item, i) => {
-    const quantity = Number(item.quantity);
-    if (!Number.isFinite(quantity)) throw new RangeError(`data.items.${i}.quantity: not a number`);
-    return { terminalProductId: item.id, name: item.name, quantity };
+    const quantity = checked(`data.items.${i}.quantity`, QuantitySchema, Number(item.quantity));
+    const terminalProductId = item.id === undefined ? undefined : checked(`data.items.${i}.id`, TerminalIdSchema, item.id);
+    return { terminalProductId, name: item.name, quantity };
   });
 }

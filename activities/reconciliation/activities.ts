@@ -1,6 +1,6 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { bitrixOrderEventIntake, receiptIntake } from '../../api/receipt-intake';
+import { bitrixOrderEventIntake, receiptIntake } from '../../intake/receipts';
 import type { Kopecks } from '../../domain/money';
 import {
   orderEventsWorkflowId,
@@ -235,6 +235,10 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
         // The Evotor door's own call: the refund workflow finds the sale and reverses it in every system.
         const outcome = await intake.toRefund(payment, r.lines);
         if (outcome.status === 'duplicate') continue;
+        if (outcome.status === 'rejected') {
+          items.push(refusedItem('refund-not-reflected', payment.receiptId, outcome.reason, ids(r, store.storeId)));
+          continue;
+        }
         items.push({
           class: 'refund-not-reflected',
           key: payment.receiptId,
@@ -250,6 +254,10 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
       if (!orderId) {
         const outcome = await intake.toReceiptWorkflow(payment, 'SELL', r.lines);
         if (outcome.status === 'duplicate') continue;
+        if (outcome.status === 'rejected') {
+          items.push(refusedItem('walk-in-not-recorded', payment.receiptId, outcome.reason, ids(r, store.storeId)));
+          continue;
+        }
         items.push({
           class: 'walk-in-not-recorded',
           key: payment.receiptId,
@@ -347,8 +355,12 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
         const pos = posPaymentOf(payments, c.orderId);
         const paidElsewhere = Boolean(pos?.paid);
         const cls = paidElsewhere && c.fiscalMode !== 'terminal' ? 'payment-without-fiscal-receipt' : 'terminal-payment-not-recorded';
-        const outcome = await intake.toOrder({ ...c.payment, orderId: c.orderId });
+        const outcome = await intake.toOrder({ ...c.payment, orderId: c.orderId }, { storeId: c.storeId, onForeign: 'hold' });
         if (outcome.status === 'duplicate') continue;
+        if (outcome.status === 'rejected') {
+          items.push(refusedItem(cls, c.payment.receiptId, outcome.reason, { orderId: c.orderId, receiptId: c.payment.receiptId, terminalStoreId: c.payment.terminalStoreId, storeId: c.storeId }));
+          continue;
+        }
         const base = {
           key: c.payment.receiptId,
           orderId: c.orderId,
@@ -567,3 +579,8 @@ export function createReconciliationTemporalActivities({ client, config }: Recon
 export type ReconciliationTerminalActivities = ReturnType<typeof createReconciliationTerminalActivities>;
 export type ReconciliationBitrixActivities = ReturnType<typeof createReconciliationBitrixActivities>;
 export type ReconciliationTemporalActivities = ReturnType<typeof createReconciliationTemporalActivities>;
+
+/** A divergence found with an id no workflow may be keyed by (domain/ids.ts): reported, nothing handed over. */
+function refusedItem(cls: ReportItem['class'], key: string, reason: string, idFields: Partial<ReportItem>): ReportItem {
+  return { ...idFields, class: cls, key, action: 'reported', found: `a terminal document with an id that cannot be taken: ${reason}`, done: 'Nothing was handed over; check the terminal document by hand.' };
+}

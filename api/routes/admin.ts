@@ -2,6 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
+import { OrderIdSchema } from '../../domain/ids';
 import { posPaymentWorkflowId, TASK_QUEUES, type PosPaymentResult } from '../../domain/payment';
 import { orderCancellationWorkflowId, orderSaleKey, refundLedgerWorkflowId, refundWorkflowId } from '../../domain/refund';
 import type { Logger } from '../../lib/logger';
@@ -13,7 +14,7 @@ import { PosStage } from '../../workflows/search-attributes';
 import { requireAdminKey } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 
-const OrderId = z.string().regex(/^\d+$/, 'a numeric Bitrix order id');
+const OrderId = OrderIdSchema;
 const CancelBody = z.object({ reason: z.string().trim().min(1, 'required') });
 const ResolveBody = z.object({ note: z.string().trim().min(1, 'required') });
 

@@ -4,16 +4,20 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../../lib/logger';
 import { secretsEqual } from '../auth';
 import { fieldErrors, sendError } from '../errors';
-import { bitrixOrderEventIntake } from '../receipt-intake';
+import { bitrixOrderEventIntake } from '../../intake/receipts';
+import { bitrixIdProblem } from '../../domain/ids';
 
 /**
  * Bitrix events arrive form-encoded with bracket keys; all values are strings (EXTERNAL-APIS.md §1).
  * Validated under the sender's own key names, so an error names `data[FIELDS][ID]` as Bitrix spells it.
  */
 const BitrixEventSchema = z.object({
-  event: z.string({ error: 'required' }).min(1, 'required'),
-  'data[FIELDS][ID]': z.string({ error: 'required' }).regex(/^\d+$/, 'a numeric order id'),
-  ts: z.string().optional(),
+  event: z.string({ error: 'required' }).min(1, 'required').max(64, 'at most 64 characters'),
+  'data[FIELDS][ID]': z.string({ error: 'required' }).superRefine((id, ctx) => {
+    const problem = bitrixIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  ts: z.string().regex(/^\d{1,12}$/, 'unix seconds').optional(),
 });
 
 function flatten(body: Record<string, unknown>): Record<string, unknown> {
@@ -23,7 +27,10 @@ function flatten(body: Record<string, unknown>): Record<string, unknown> {
 
 const ORDER_EVENTS = new Set(['ONSALEORDERSAVED', 'ONSALEORDERPAID', 'ONSALEORDERCANCELED']);
 
-export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: string; logger: Logger }): Router {
+const DEFAULT_MAX_EVENT_AGE_MS = 7 * 86_400_000;
+
+export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: string; maxEventAgeMs?: number; logger: Logger }): Router {
+  const maxAgeMs = deps.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
   const router = Router();
   router.post('/webhooks/bitrix', express.urlencoded({ extended: true, limit: '64kb' }), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -43,7 +50,13 @@ export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: s
       deps.logger.warn({ reason: message }, 'rejected Bitrix event');
       return sendError(res, 400, message);
     }
-    const event = parsed.data.event.toUpperCase();
+    const ageMs = parsed.data.ts ? Date.now() - Number(parsed.data.ts) * 1000 : 0;
+    if (ageMs > maxAgeMs) {
+      const reason = `ts: the event is ${Math.round(ageMs / 1000)} s old, older than the accepted ${Math.round(maxAgeMs / 1000)} s (BITRIX_EVENT_MAX_AGE)`;
+      deps.logger.warn({ reason }, 'rejected Bitrix event');
+      return sendError(res, 400, reason);
+    }
+    const event = parsed.data.event.toUpperCase().slice(0, 64);
     const orderId = parsed.data['data[FIELDS][ID]'];
     if (!ORDER_EVENTS.has(event)) {
       deps.logger.info({ event, orderId }, 'Bitrix event ignored: not an order event');

@@ -6,38 +6,27 @@ import {
   terminalPaymentFromWebhook,
 } from '../../activities/evotor/webhook';
 import type { TerminalPayment } from '../../domain/payment';
-import { walkInReceiptOf, type ReceiptLine } from '../../domain/walk-in';
+import type { ReceiptLine } from '../../domain/walk-in';
 import type { Logger } from '../../lib/logger';
 import { checkBearer } from '../auth';
 import { fieldErrors, sendError } from '../errors';
-import { receiptIntake, type IntakeOutcome } from '../receipt-intake';
-import { walkInIntake } from '../walk-in-intake';
-import { findAwaitingOrders } from '../../activities/temporal/activities';
+import { terminalReceiptIntake } from '../../intake/terminal-receipts';
 import type { PosConfig } from '../../lib/config';
 
 const RECEIPTS_WITH_MONEY = new Set(['SELL', 'PAYBACK', 'BUY', 'BUYBACK']);
 
+/** The configured Evotor store ids, for telling a mistyped one (another case) from a store we do not serve. */
+function nonCanonicalStore(config: PosConfig, storeId: string): string | undefined {
+  const configured = config.stores.map((s) => s.evotorStoreId).filter((id): id is string => Boolean(id));
+  if (configured.includes(storeId)) return undefined;
+  const other = configured.find((id) => id.toLowerCase() === storeId.toLowerCase());
+  return other ? `data.storeId: not canonical: this store is written "${other}"` : undefined;
+}
+
 export function evotorWebhookRouter(deps: { client: Client; webhookTokens: string[]; config: PosConfig; logger: Logger }): Router {
   const router = Router();
-
-  const intake = receiptIntake(deps.client);
-  const walkIns = walkInIntake(deps.client, { concurrency: 1 });
-
-  /**
-   * A sale without our order id: when its store is known and no order there awaits this amount, it is a
-   * walk-in sale, recorded and queued for deduction right here (batched with concurrent webhooks). Anything
-   * else — a possible order payment, an unknown store — goes to its receipt workflow, which matches it.
-   */
-  async function sale(payment: TerminalPayment, lines: ReceiptLine[]): Promise<IntakeOutcome> {
-    if (lines.length > 0) {
-      const match = await findAwaitingOrders(deps.client, deps.config, { terminalStoreId: payment.terminalStoreId, amount: payment.amount, accountNumber: payment.accountNumber });
-      if (match.storeId && match.candidates.length === 0) {
-        const [outcome] = await walkIns([{ payment, receipt: walkInReceiptOf(payment, match.storeId, lines) }]);
-        return outcome;
-      }
-    }
-    return intake.toReceiptWorkflow(payment, 'SELL', lines);
-  }
+  // A receipt from one Evotor store for an order of another is held for a person: Evotor only retries.
+  const take = terminalReceiptIntake(deps.client, deps.config, { concurrency: 1, onForeignOrder: 'hold' });
 
   router.post('/webhooks/evotor/receipts', express.json({ limit: '1mb' }), async (req, res) => {
     const auth = checkBearer(req.header('authorization'), deps.webhookTokens);
@@ -62,17 +51,18 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
     try {
       payment = terminalPaymentFromWebhook(event);
       lines = receiptLinesFromWebhook(event);
+      const storeProblem = nonCanonicalStore(deps.config, payment.terminalStoreId);
+      if (storeProblem) throw new RangeError(storeProblem);
     } catch (e) {
-      const message = (e as Error).message;
-      deps.logger.warn({ reason: message, receiptId: event.data.id }, 'rejected Evotor webhook');
-      return sendError(res, 400, message);
+      if (!(e instanceof RangeError)) throw e;
+      deps.logger.warn({ reason: e.message, receiptId: event.data.id }, 'rejected Evotor webhook');
+      return sendError(res, 400, e.message);
     }
-    let outcome: IntakeOutcome;
-    if (type === 'SELL' && payment.orderId) outcome = await intake.toOrder({ ...payment, orderId: payment.orderId });
-    // The sale it refunds is named in the receipt's cloud document (base_document_id): the refund workflow reads it.
-    else if (type === 'PAYBACK') outcome = await intake.toRefund(payment, lines);
-    else if (type === 'SELL') outcome = await sale(payment, lines);
-    else outcome = await intake.toReceiptWorkflow(payment, type, lines);
+    const [outcome] = await take([{ payment, type, lines }]);
+    if (outcome.status === 'rejected') {
+      deps.logger.warn({ reason: outcome.reason, receiptId: payment.receiptId }, 'rejected Evotor webhook');
+      return sendError(res, 400, outcome.reason);
+    }
     deps.logger.info({ receiptId: payment.receiptId, orderId: payment.orderId, ...outcome }, 'Evotor receipt handled');
     res.status(200).json(outcome);
   });

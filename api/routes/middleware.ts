@@ -1,64 +1,71 @@
-import express, { Router, type Request, type Response } from 'express';
-import { QueryNotRegisteredError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
+import { AccountNumberSchema, AmountSchema, LIMITS, LineNameSchema, OrderIdSchema, ProductIdSchema, QuantitySchema, TerminalIdSchema } from '../../domain/ids';
 import { posPaymentWorkflowId, type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
-import { fiscalConfirmedSignal, statusQuery } from '../../workflows/pos-payment';
+import type { FiscalAttributes } from '../../domain/fiscal';
+import { confirmFiscalUpdate, statusQuery } from '../../workflows/pos-payment';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { fieldErrors, sendError } from '../errors';
-import { receiptIntake } from '../receipt-intake';
-import { mapLimit, walkInIntake, type WalkInSale } from '../walk-in-intake';
-import { walkInReceiptOf } from '../../domain/walk-in';
-import { ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
+import { terminalReceiptIntake, type TerminalReceipt } from '../../intake/terminal-receipts';
+import { checkSignatureHeaders, ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
 
 export const MAX_RECEIPTS_PER_BATCH = 1000;
 const START_CONCURRENCY = 16;
 
-/** One receipt in the middleware contract v1 (docs/middleware-api.md). Money in kopecks. */
+const KopecksSchema = z.number().int('kopecks: an integer').nonnegative().max(LIMITS.maxAmountKopecks, `at most ${LIMITS.maxAmountKopecks} kopecks`);
+
+/** One receipt in the middleware contract v1 (docs/middleware-api.md). Money in kopecks; ids and limits: domain/ids.ts. */
 export const MiddlewareReceiptSchema = z.object({
-  receiptId: z.string().min(1).max(128),
-  storeId: z.string().min(1),
-  deviceId: z.string().min(1).max(128),
+  receiptId: TerminalIdSchema,
+  storeId: z.string().min(1).max(LIMITS.terminalIdLength, `at most ${LIMITS.terminalIdLength} characters`),
+  deviceId: TerminalIdSchema,
   type: z.enum(['SELL', 'PAYBACK']),
   dateTime: z.string().datetime({ offset: true }),
-  orderId: z.string().regex(/^\d+$/, 'a numeric Bitrix order id').optional(),
+  orderId: OrderIdSchema.optional(),
   /** PAYBACK: the receipt id of the sale it refunds (at the same store). */
-  baseReceiptId: z.string().min(1).max(128).optional(),
-  accountNumber: z.string().min(1).max(64).optional(),
-  total: z.number().int('kopecks: an integer').nonnegative(),
-  currency: z.string().length(3).default('RUB'),
+  baseReceiptId: TerminalIdSchema.optional(),
+  accountNumber: AccountNumberSchema.optional(),
+  total: AmountSchema,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as RUB').default('RUB'),
   paymentType: z.enum(['card', 'cash', 'other']).default('card'),
   lines: z
     .array(
       z.object({
-        productId: z.string().regex(/^\d+$/, 'a Bitrix product id'),
-        name: z.string().min(1).max(256),
-        quantity: z.number().positive(),
-        price: z.number().int('kopecks: an integer').nonnegative().optional(),
+        productId: ProductIdSchema,
+        name: LineNameSchema,
+        quantity: QuantitySchema,
+        price: KopecksSchema.optional(),
       }),
     )
-    .max(500)
+    .max(LIMITS.linesPerReceipt, `at most ${LIMITS.linesPerReceipt} lines`)
     .default([]),
 });
 export type MiddlewareReceipt = z.infer<typeof MiddlewareReceiptSchema>;
 
 /** A 1C:Retail fiscal confirmation: the 54-FZ attributes of the receipt it printed for an order's payment. */
 export const FiscalConfirmationSchema = z.object({
-  orderId: z.string().regex(/^\d+$/, 'a numeric Bitrix order id'),
+  orderId: OrderIdSchema,
   /** The payment receipt this confirms (as reported in the receipts batch), for the log. */
-  receiptId: z.string().min(1).max(128).optional(),
+  receiptId: TerminalIdSchema.optional(),
   fiscal: z.object({
     fnNumber: z.string().regex(/^\d{16}$/, 'ФН number (tag 1041): 16 digits'),
     fiscalDocumentNumber: z.string().regex(/^\d{1,10}$/, 'ФД number (tag 1040): digits'),
     fiscalSign: z.string().regex(/^\d{1,10}$/, 'ФПД (tag 1077): digits'),
     receiptDateTime: z.string().datetime({ offset: true }).transform((t) => new Date(t).toISOString()),
-    receiptNumber: z.string().max(16).optional(),
-    shiftNumber: z.string().max(16).optional(),
-    registrationNumber: z.string().max(20).optional(),
-    ofdUrl: z.string().url().optional(),
-    total: z.number().int('kopecks: an integer').nonnegative().optional(),
+    receiptNumber: z.string().regex(/^\d{1,10}$/, 'digits').optional(),
+    shiftNumber: z.string().regex(/^\d{1,10}$/, 'digits').optional(),
+    registrationNumber: z.string().regex(/^\d{1,20}$/, 'digits').optional(),
+    ofdUrl: z.url({ protocol: /^https$/, error: 'an https:// URL' }).max(512).optional(),
+    total: AmountSchema.optional(),
   }),
 });
+
+/** Two confirmations are the same receipt when their fiscal drive, document number and sign agree. */
+function sameReceipt(a: FiscalAttributes, b: { fnNumber: string; fiscalDocumentNumber: string; fiscalSign: string }): boolean {
+  return a.fnNumber === b.fnNumber && a.fiscalDocumentNumber === b.fiscalDocumentNumber && a.fiscalSign === b.fiscalSign;
+}
 
 /** An order waiting for payment at a store, as `GET /middleware/v1/orders` lists it. Money in kopecks. */
 export interface WaitingOrder {
@@ -82,9 +89,31 @@ export type ReceiptResult = { receiptId: string; status: 'accepted' | 'duplicate
 export function middlewareRouter(deps: { client: Client; config: PosConfig; keys: SigningKey[]; logger: Logger }): Router {
   const router = Router();
   const storesById = new Map(deps.config.stores.map((s) => [s.id, s]));
-  const intake = receiptIntake(deps.client);
-  const walkIns = walkInIntake(deps.client, { concurrency: START_CONCURRENCY });
+  // The middleware reads each receipt's answer: a payment for another store's order is "rejected" with the reason.
+  const take = terminalReceiptIntake(deps.client, deps.config, { concurrency: START_CONCURRENCY, onForeignOrder: 'reject' });
   const replays = new ReplayGuard();
+
+  function refuse(req: Request, res: Response, e: SignatureError): void {
+    deps.logger.warn({ reason: e.message, path: req.path }, 'rejected middleware request');
+    sendError(res, 401, e.message);
+  }
+
+  const signatureHeaders = (req: Request) => ({
+    keyId: req.header(SIGNATURE_HEADERS.keyId),
+    timestamp: req.header(SIGNATURE_HEADERS.timestamp),
+    signature: req.header(SIGNATURE_HEADERS.signature),
+  });
+
+  /** Runs before the body parser: a request without a known key and a fresh timestamp is refused unread. */
+  function headersFirst(req: Request, res: Response, next: NextFunction): void {
+    try {
+      checkSignatureHeaders(signatureHeaders(req), deps.keys);
+    } catch (e) {
+      if (!(e instanceof SignatureError)) throw e;
+      return refuse(req, res, e);
+    }
+    next();
+  }
 
   /**
    * Checks the signature: over the raw body for POST, over the request target (path and query, exactly as
@@ -94,19 +123,10 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
     const signed = req.method === 'GET' ? Buffer.from(req.originalUrl, 'utf8') : Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let key: SigningKey;
     try {
-      key = verifySignature(
-        {
-          keyId: req.header(SIGNATURE_HEADERS.keyId),
-          timestamp: req.header(SIGNATURE_HEADERS.timestamp),
-          signature: req.header(SIGNATURE_HEADERS.signature),
-        },
-        signed,
-        deps.keys,
-      );
+      key = verifySignature(signatureHeaders(req), signed, deps.keys);
     } catch (e) {
       if (!(e instanceof SignatureError)) throw e;
-      deps.logger.warn({ reason: e.message, path: req.path }, 'rejected middleware request');
-      sendError(res, 401, e.message);
+      refuse(req, res, e);
       return undefined;
     }
     // A read may be repeated (a poll within one second carries the same signature); a write may not.
@@ -121,7 +141,7 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
   /** Why `key` may not speak for `storeId`, or undefined when it may (POS_CONFIG stores[].middlewareKeyId). */
   function storeRefusal(key: SigningKey, storeId: string): string | undefined {
     const store = storesById.get(storeId);
-    if (!store) return `storeId: unknown store "${storeId}"`;
+    if (!store) return `storeId: unknown store "${storeId.slice(0, LIMITS.terminalIdLength)}"`;
     if (store.middlewareKeyId && store.middlewareKeyId !== key.id) return `storeId: store "${storeId}" is not served by key "${key.id}"`;
     return undefined;
   }
@@ -141,52 +161,33 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
     };
   }
 
-  /** A sale without an order id or number is a walk-in sale: its lines leave the store's warehouse. */
-  const isWalkIn = (r: MiddlewareReceipt) => r.type === 'SELL' && !r.orderId && !r.accountNumber;
-
-  async function accept(receipt: MiddlewareReceipt): Promise<ReceiptResult> {
-    const payment = paymentOf(receipt);
-    const lines = receipt.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity }));
-    const outcome =
-      receipt.type === 'PAYBACK'
-        ? await intake.toRefund(payment, lines, { baseReceiptId: receipt.baseReceiptId, storeId: receipt.storeId })
-        : receipt.orderId
-        ? await intake.toOrder({ ...payment, orderId: receipt.orderId })
-        : await intake.toReceiptWorkflow(
-            payment,
-            receipt.type,
-            lines,
-            // A sale with an order number (walk-ins, with neither id nor number, never come here): matched.
-            { storeId: receipt.storeId },
-          );
-    return {
-      receiptId: receipt.receiptId,
-      status: outcome.status === 'held' ? 'accepted' : outcome.status,
-      workflowId: outcome.workflowId,
-      ...(outcome.reason ? { reason: outcome.reason } : {}),
-    };
+  /** The body as JSON, or undefined after answering 400. */
+  function jsonBody(req: Request, res: Response): unknown {
+    try {
+      return JSON.parse((req.body as Buffer).toString('utf8'));
+    } catch {
+      sendError(res, 400, 'body: not valid JSON');
+      return undefined;
+    }
   }
 
-  router.post('/middleware/v1/receipts/batch', express.raw({ type: '*/*', limit: '10mb' }), async (req, res) => {
+  router.post('/middleware/v1/receipts/batch', headersFirst, express.raw({ type: '*/*', limit: '10mb' }), async (req, res) => {
     const key = authenticate(req, res);
     if (!key) return;
-    let body: unknown;
-    try {
-      body = JSON.parse((req.body as Buffer).toString('utf8'));
-    } catch {
-      return sendError(res, 400, 'body: not valid JSON');
-    }
+    const body = jsonBody(req, res);
+    if (body === undefined) return;
     const envelope = z.object({ receipts: z.array(z.unknown()).min(1, 'at least one receipt') }).safeParse(body);
     if (!envelope.success) return sendError(res, 400, fieldErrors(envelope.error));
     if (envelope.data.receipts.length > MAX_RECEIPTS_PER_BATCH)
       return sendError(res, 413, `receipts: at most ${MAX_RECEIPTS_PER_BATCH} per request (got ${envelope.data.receipts.length})`);
 
     const results = new Array<ReceiptResult>(envelope.data.receipts.length);
-    const others: { i: number; receipt: MiddlewareReceipt }[] = [];
-    const sales: { i: number; sale: WalkInSale }[] = [];
+    const valid: { i: number; receipt: TerminalReceipt }[] = [];
     envelope.data.receipts.forEach((raw, i) => {
       const parsed = MiddlewareReceiptSchema.safeParse(raw);
-      const receiptId = typeof (raw as { receiptId?: unknown })?.receiptId === 'string' ? (raw as { receiptId: string }).receiptId : `#${i}`;
+      const rawId = (raw as { receiptId?: unknown })?.receiptId;
+      // Echoed back to the sender: never longer than an id may be.
+      const receiptId = typeof rawId === 'string' && rawId.length <= LIMITS.terminalIdLength ? rawId : `#${i}`;
       const reject = (reason: string) => (results[i] = { receiptId, status: 'rejected', reason });
       if (!parsed.success) return reject(fieldErrors(parsed.error));
       const r = parsed.data;
@@ -196,29 +197,34 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       const sum = r.lines.reduce((s, l) => s + (l.price ?? 0) * l.quantity, 0);
       if (r.lines.every((l) => l.price !== undefined) && r.lines.length > 0 && Math.round(sum) !== r.total)
         return reject(`total: ${r.total} is not the sum of the lines (${Math.round(sum)})`);
-      if (!isWalkIn(r)) return others.push({ i, receipt: r });
-      if (r.lines.length === 0) return reject('lines: a walk-in sale (no orderId or accountNumber) needs the lines that left the shelf');
+      if (r.type === 'SELL' && !r.orderId && !r.accountNumber && r.lines.length === 0)
+        return reject('lines: a walk-in sale (no orderId or accountNumber) needs the lines that left the shelf');
       const lines = r.lines.map((l) => ({ bitrixProductId: l.productId, name: l.name, quantity: l.quantity }));
-      const payment = paymentOf(r);
-      sales.push({ i, sale: { payment, receipt: walkInReceiptOf(payment, r.storeId, lines) } });
+      valid.push({ i, receipt: { payment: paymentOf(r), type: r.type, lines, storeId: r.storeId, baseReceiptId: r.baseReceiptId } });
     });
-    const [walkInOutcomes] = await Promise.all([
-      walkIns(sales.map((s) => s.sale)),
-      mapLimit(others, START_CONCURRENCY, async ({ i, receipt }) => {
-        results[i] = await accept(receipt);
-      }),
-    ]);
-    sales.forEach(({ i, sale }, k) => (results[i] = { receiptId: sale.receipt.receiptId, ...walkInOutcomes[k] }));
+    const outcomes = await take(valid.map((v) => v.receipt));
+    valid.forEach(({ i, receipt }, k) => {
+      const outcome = outcomes[k];
+      results[i] =
+        outcome.status === 'rejected'
+          ? { receiptId: receipt.payment.receiptId, status: 'rejected', reason: outcome.reason }
+          : {
+              receiptId: receipt.payment.receiptId,
+              status: outcome.status === 'held' ? 'accepted' : outcome.status,
+              workflowId: outcome.workflowId,
+              ...(outcome.reason ? { reason: outcome.reason } : {}),
+            };
+    });
     const rejected = results.filter((r) => r.status === 'rejected');
     for (const r of rejected) deps.logger.warn({ receiptId: r.receiptId, reason: r.reason }, 'middleware receipt rejected');
-    deps.logger.info({ receipts: results.length, rejected: rejected.length, idempotencyKey: req.header('idempotency-key') }, 'middleware batch handled');
+    deps.logger.info({ receipts: results.length, rejected: rejected.length, idempotencyKey: req.header('idempotency-key')?.slice(0, 128) }, 'middleware batch handled');
     res.status(200).json({ results });
   });
   /**
    * The orders waiting for payment at a store, for middleware that has no push channel: it polls this and
    * lets the cashier pick the order (or rings it by number). Read from Temporal visibility.
    */
-  router.get('/middleware/v1/orders', async (req, res) => {
+  router.get('/middleware/v1/orders', headersFirst, async (req, res) => {
     const key = authenticate(req, res);
     if (!key) return;
     const storeId = typeof req.query.storeId === 'string' ? req.query.storeId : '';
@@ -245,23 +251,20 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
 
   /**
    * 1C:Retail (fiscalMode "1c") printed the 54-FZ receipt of an order's payment: its fiscal attributes
-   * complete the order's workflow. Idempotent: the first confirmation counts, a repeat is "duplicate".
+   * complete the order's workflow. Only an order waiting for exactly that takes it; the same confirmation
+   * again is "duplicate", a different one for an order already confirmed is a conflict (409).
    */
-  router.post('/middleware/v1/fiscal-confirmations', express.raw({ type: '*/*', limit: '64kb' }), async (req, res) => {
+  router.post('/middleware/v1/fiscal-confirmations', headersFirst, express.raw({ type: '*/*', limit: '64kb' }), async (req, res) => {
     const key = authenticate(req, res);
     if (!key) return;
-    let raw: unknown;
-    try {
-      raw = JSON.parse((req.body as Buffer).toString('utf8'));
-    } catch {
-      return sendError(res, 400, 'body: not valid JSON');
-    }
+    const raw = jsonBody(req, res);
+    if (raw === undefined) return;
     const parsed = FiscalConfirmationSchema.safeParse(raw);
-    if (!parsed.success) {
-      const reason = fieldErrors(parsed.error);
-      deps.logger.warn({ keyId: key.id, reason }, 'rejected fiscal confirmation');
-      return sendError(res, 400, reason);
-    }
+    const refuse = (status: number, reason: string, orderId?: string) => {
+      deps.logger.warn({ orderId, keyId: key.id, reason }, 'rejected fiscal confirmation');
+      sendError(res, status, reason);
+    };
+    if (!parsed.success) return refuse(400, fieldErrors(parsed.error));
     const { orderId, receiptId, fiscal } = parsed.data;
     const workflowId = posPaymentWorkflowId(orderId);
     const handle = deps.client.workflow.getHandle(workflowId);
@@ -270,28 +273,26 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       status = await handle.query(statusQuery);
     } catch (e) {
       if (!(e instanceof WorkflowNotFoundError) && !(e instanceof QueryNotRegisteredError)) throw e;
-      deps.logger.warn({ orderId, reason: 'no payment workflow' }, 'rejected fiscal confirmation');
-      return sendError(res, 404, `orderId: no payment workflow for order ${orderId}`);
+      return refuse(404, `orderId: no payment workflow for order ${orderId}`, orderId);
     }
     const refusal = status.storeId ? storeRefusal(key, status.storeId) : undefined;
-    if (refusal) {
-      deps.logger.warn({ orderId, keyId: key.id, reason: refusal }, 'rejected fiscal confirmation');
-      return sendError(res, 403, refusal);
+    if (refusal) return refuse(403, refusal, orderId);
+    if (status.fiscal) {
+      if (sameReceipt(status.fiscal, fiscal)) return res.status(200).json({ status: 'duplicate', workflowId });
+      return refuse(409, `fiscal: order ${orderId} is already confirmed by another receipt (ФН ${status.fiscal.fnNumber}, ФД ${status.fiscal.fiscalDocumentNumber})`, orderId);
     }
-    if (status.fiscal) return res.status(200).json({ status: 'duplicate', workflowId });
-    if (status.fiscalMode && status.fiscalMode !== '1c') {
-      const reason = `orderId: order ${orderId} is fiscalized by "${status.fiscalMode}", not by 1C:Retail`;
-      deps.logger.warn({ orderId, keyId: key.id, reason }, 'rejected fiscal confirmation');
-      return sendError(res, 409, reason);
-    }
+    if (status.fiscalMode && status.fiscalMode !== '1c') return refuse(409, `orderId: order ${orderId} is fiscalized by "${status.fiscalMode}", not by 1C:Retail`, orderId);
+    let outcome: 'accepted' | 'duplicate';
     try {
-      await handle.signal(fiscalConfirmedSignal, { ...fiscal, source: '1c' });
+      // An Update with a validator: a confirmation the order is not waiting for is refused without touching its history.
+      outcome = await handle.executeUpdate(confirmFiscalUpdate, { args: [{ ...fiscal, source: '1c' }] });
     } catch (e) {
-      if (!(e instanceof WorkflowNotFoundError)) throw e;
-      return sendError(res, 404, `orderId: the payment workflow of order ${orderId} has ended`);
+      if (e instanceof WorkflowNotFoundError) return refuse(404, `orderId: the payment workflow of order ${orderId} has ended`, orderId);
+      if (e instanceof WorkflowUpdateFailedError) return refuse(409, `orderId: ${e.cause?.message ?? e.message}`, orderId);
+      throw e;
     }
-    deps.logger.info({ orderId, receiptId, keyId: key.id, idempotencyKey: req.header('idempotency-key') }, 'fiscal confirmation accepted');
-    res.status(202).json({ status: 'accepted', workflowId });
+    deps.logger.info({ orderId, receiptId, keyId: key.id, outcome }, 'fiscal confirmation handled');
+    res.status(outcome === 'accepted' ? 202 : 200).json({ status: outcome, workflowId });
   });
   return router;
 }

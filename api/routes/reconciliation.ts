@@ -6,7 +6,7 @@ import { manualRunWorkflowId, mergeDayReports, reportItemsToCsv, type Reconcilia
 import type { Logger } from '../../lib/logger';
 import { reconciliationReportQuery, reconciliationWorkflow } from '../../workflows/reconciliation';
 import { requireAdminKey } from '../auth';
-import { mapLimit } from '../walk-in-intake';
+import { mapLimit } from '../../intake/walk-ins';
 import { fieldErrors, sendError } from '../errors';
 
 const DAY = 86_400_000;

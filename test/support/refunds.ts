@@ -48,7 +48,7 @@ export async function payOrderAtTerminal(
   store: StoreKey,
   lines: { product: typeof GRINDER; quantity: number }[],
   /** The stage to wait for after paying ('none': do not wait). */
-  opts: { until?: string; beforePay?: () => void | Promise<void> } = {},
+  opts: { until?: string; beforePay?: (order: { id: number }) => void | Promise<void> } = {},
 ) {
   const { device, warehouse } = STORES[store];
   const order = stack.bitrix.createOrder({
@@ -59,7 +59,7 @@ export async function payOrderAtTerminal(
   });
   await waitForOrderStage(stack, order.id, 'AWAITING_PAYMENT');
   const push = await eventually(() => stack.evotor.state.pushes.find((p) => (p.payload as { orderId?: string }).orderId === String(order.id)), 'the order pushed');
-  await opts.beforePay?.();
+  await opts.beforePay?.(order);
   const sale = stack.evotor.payPush(device, { pushId: push.id, paymentSource: 'PAY_CARD' });
   await stack.evotor.flush();
   if (opts.until !== 'none') await waitForOrderStage(stack, order.id, opts.until ?? 'COMPLETED');

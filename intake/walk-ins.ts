@@ -1,0 +1,154 @@
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { TASK_QUEUES, terminalReceiptWorkflowId, type TerminalPayment } from '../domain/payment';
+import type { WalkInReceipt } from '../domain/walk-in';
+import { queueReceiptsUpdate, walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from '../workflows/walk-in-deductions';
+import { receiptIntake } from './receipts';
+
+/**
+ * Records made before the door queued first (memo `queuedByDoor` without `queuedFirst`) may say "queued"
+ * for a receipt a crashed door never queued: such a record younger than this is offered again on a resend
+ * (the deductions workflow remembers what it deducted for longer, so an offer it already knows is dropped).
+ */
+export const RESEND_WINDOW_MS = 3_600_000;
+
+/** How long a door's walk-ins wait for those of concurrent requests before they are queued together. */
+export const COALESCE_MS = 25;
+
+/**
+ * One Update's receipts: at most this many, and at most this many characters of JSON — well under
+ * Temporal's 2 MB payload limit, so a batch within the door's limits is always queued.
+ */
+export const RECEIPTS_PER_UPDATE = 500;
+export const UPDATE_PAYLOAD_CHARS = 512 * 1024;
+
+export interface WalkInSale {
+  payment: TerminalPayment;
+  receipt: WalkInReceipt;
+}
+
+export type WalkInOutcome = { status: 'accepted' | 'duplicate'; workflowId: string };
+
+/** Splits receipts into Updates under both limits (a receipt is never split). */
+export function chunkForUpdates(receipts: WalkInReceipt[], maxCount = RECEIPTS_PER_UPDATE, maxChars = UPDATE_PAYLOAD_CHARS): WalkInReceipt[][] {
+  const chunks: WalkInReceipt[][] = [];
+  let current: WalkInReceipt[] = [];
+  let size = 0;
+  for (const receipt of receipts) {
+    const chars = JSON.stringify(receipt).length + 1;
+    if (current.length > 0 && (current.length >= maxCount || size + chars > maxChars)) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(receipt);
+    size += chars;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * Takes a door batch of walk-in sales. The new ones reach their store's deductions workflow in as few
+ * Updates as fit (one history event per Update, not a signal per receipt — what keeps a 10,000-receipt
+ * offline burst from flooding it), and only then is each recorded by its own receipt workflow (keyed by
+ * store + receipt: a later redelivery is a duplicate). So a record always means "queued", and everything
+ * answered "accepted" is durable and queued. A door that dies between the two leaves no record: the resend
+ * is queued again and the deductions workflow, which remembers the receipt, drops it.
+ */
+export function walkInIntake(client: Client, opts: { concurrency: number; resendWindowMs?: number; coalesceMs?: number }) {
+  const intake = receiptIntake(client);
+  const window = opts.resendWindowMs ?? RESEND_WINDOW_MS;
+  const coalesceMs = opts.coalesceMs ?? COALESCE_MS;
+
+  /** Whether the receipt has a record already, and whether it must be offered to the deductions workflow. */
+  async function look(sale: WalkInSale): Promise<{ recorded: boolean; offer: boolean }> {
+    const workflowId = terminalReceiptWorkflowId(sale.payment.terminalStoreId, sale.payment.receiptId);
+    try {
+      const described = await client.workflow.getHandle(workflowId).describe();
+      const legacy = described.memo?.queuedByDoor === true && described.memo?.queuedFirst !== true;
+      return { recorded: true, offer: legacy && Date.now() - described.startTime.getTime() < window };
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return { recorded: false, offer: true };
+      throw e;
+    }
+  }
+
+  async function record(sale: WalkInSale): Promise<WalkInOutcome> {
+    const outcome = await intake.toReceiptWorkflow(sale.payment, 'SELL', sale.receipt.lines, {
+      storeId: sale.receipt.storeId,
+      matchOrders: false,
+      queuedByDoor: true,
+    });
+    // Doors check ids with the same rules before they get here (domain/ids.ts).
+    if (outcome.status === 'rejected') throw new RangeError(outcome.reason);
+    return { status: outcome.status === 'duplicate' ? 'duplicate' : 'accepted', workflowId: outcome.workflowId };
+  }
+
+  /**
+   * Receipts of concurrent requests (Evotor sends one webhook per receipt, several at a time) wait a moment
+   * and go to their store's deductions workflow together; every caller awaits the call that carried its own.
+   */
+  const pending = new Map<string, { receipts: WalkInReceipt[]; sent: Promise<void> }>();
+  function enqueue(storeId: string, receipts: WalkInReceipt[]): Promise<void> {
+    let batch = pending.get(storeId);
+    if (!batch) {
+      const fresh = { receipts: [] as WalkInReceipt[], sent: Promise.resolve() };
+      fresh.sent = new Promise<void>((resolve) => setTimeout(resolve, coalesceMs)).then(() => {
+        pending.delete(storeId);
+        return queue(storeId, fresh.receipts);
+      });
+      pending.set(storeId, fresh);
+      batch = fresh;
+    }
+    batch.receipts.push(...receipts);
+    return batch.sent;
+  }
+
+  async function queue(storeId: string, receipts: WalkInReceipt[]): Promise<void> {
+    for (const chunk of chunkForUpdates(receipts)) {
+      await client.workflow.executeUpdateWithStart(queueReceiptsUpdate, {
+        args: [{ receipts: chunk }],
+        startWorkflowOperation: new WithStartWorkflowOperation(walkInDeductionsWorkflow, {
+          workflowId: walkInDeductionsWorkflowId(storeId),
+          taskQueue: TASK_QUEUES.deductions,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [{ storeId }],
+          staticSummary: `Walk-in stock deductions of store ${storeId}`,
+        }),
+      });
+    }
+  }
+
+  return async function take(sales: WalkInSale[]): Promise<WalkInOutcome[]> {
+    const looked = await mapLimit(sales, opts.concurrency, look);
+    const byStore = new Map<string, WalkInReceipt[]>();
+    const offered = new Set<string>();
+    sales.forEach((s, i) => {
+      if (!looked[i].offer || offered.has(s.receipt.key)) return;
+      offered.add(s.receipt.key);
+      const list = byStore.get(s.receipt.storeId) ?? [];
+      list.push(s.receipt);
+      byStore.set(s.receipt.storeId, list);
+    });
+    await Promise.all([...byStore].map(([storeId, receipts]) => enqueue(storeId, receipts)));
+    return mapLimit(sales, opts.concurrency, async (sale, i): Promise<WalkInOutcome> => {
+      if (looked[i].recorded) return { status: 'duplicate', workflowId: terminalReceiptWorkflowId(sale.payment.terminalStoreId, sale.payment.receiptId) };
+      return record(sale);
+    });
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` calls at once; results in input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
