@@ -49,6 +49,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.parse.failed') return sendError(res, 400, 'body: not valid JSON');
+    if (err.type === 'entity.too.large') return sendError(res, 413, `body: larger than this door's limit of ${(err as { limit?: number }).limit ?? '?'} bytes`);
     if (err.status && err.status >= 400 && err.status < 500) return sendError(res, err.status, err.message);
     // Nothing was handed to Temporal: a 5xx makes the sender retry (Evotor does; Bitrix does not, reconciliation will).
     deps.logger.error({ path: req.path, err: err.message }, 'request failed');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../lib/logger';
 import { secretsEqual } from '../auth';
-import { fieldErrors, sendError } from '../errors';
+import { fieldErrors, requireContentType, sendError } from '../errors';
 import { bitrixOrderEventIntake } from '../../intake/receipts';
 import { bitrixIdProblem } from '../../domain/ids';
 
@@ -33,6 +33,7 @@ export function bitrixWebhookRouter(deps: { client: Client; applicationToken?: s
   const maxAgeMs = deps.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
   const router = Router();
   router.post('/webhooks/bitrix', express.urlencoded({ extended: true, limit: '64kb' }), async (req, res) => {
+    if (!requireContentType(req, res, 'urlencoded')) return;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const auth = body.auth as Record<string, unknown> | undefined;
     const token = typeof auth?.application_token === 'string' ? auth.application_token : undefined;

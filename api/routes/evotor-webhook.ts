@@ -9,7 +9,7 @@ import type { TerminalPayment } from '../../domain/payment';
 import type { ReceiptLine } from '../../domain/walk-in';
 import type { Logger } from '../../lib/logger';
 import { checkBearer } from '../auth';
-import { fieldErrors, sendError } from '../errors';
+import { fieldErrors, requireContentType, sendError } from '../errors';
 import { terminalReceiptIntake } from '../../intake/terminal-receipts';
 import type { PosConfig } from '../../lib/config';
 
@@ -34,6 +34,7 @@ export function evotorWebhookRouter(deps: { client: Client; webhookTokens: strin
       deps.logger.warn({ reason: `bearer token ${auth.reason}` }, 'rejected Evotor webhook');
       return sendError(res, 401, `Authorization: bearer token ${auth.reason}`);
     }
+    if (!requireContentType(req, res, 'json')) return;
     const parsed = EvotorReceiptWebhookSchema.safeParse(req.body);
     if (!parsed.success) {
       const message = fieldErrors(parsed.error);

@@ -7,7 +7,7 @@ import type { FiscalAttributes } from '../../domain/fiscal';
 import { confirmFiscalUpdate, statusQuery } from '../../workflows/pos-payment';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { fieldErrors, sendError } from '../errors';
+import { fieldErrors, requireContentType, sendError } from '../errors';
 import { terminalReceiptIntake, type TerminalReceipt } from '../../intake/terminal-receipts';
 import { checkSignatureHeaders, ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
 
@@ -161,8 +161,9 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
     };
   }
 
-  /** The body as JSON, or undefined after answering 400. */
+  /** The body as JSON, or undefined after answering 415 or 400. */
   function jsonBody(req: Request, res: Response): unknown {
+    if (!requireContentType(req, res, 'json')) return undefined;
     try {
       return JSON.parse((req.body as Buffer).toString('utf8'));
     } catch {
