@@ -58,18 +58,40 @@ function lineKey(line: ReceiptLine): string {
  * so a call carries as many receipt lines as possible. A receipt with more products than a document
  * holds goes alone (the activity splits it).
  */
-export function takeBatch<T extends { receipt: WalkInReceipt }>(queue: T[], maxElements = ELEMENTS_PER_DOCUMENT): T[] {
+export function takeBatch<T extends { receipt: WalkInReceipt }>(queue: T[], maxElements = ELEMENTS_PER_DOCUMENT, maxBytes = BATCH_INPUT_BYTES): T[] {
   const products = new Set<string>();
   let taken = 0;
+  let bytes = 0;
   for (const item of queue) {
     const keys = item.receipt.lines.map(lineKey);
     const added = keys.filter((k) => !products.has(k));
     if (taken > 0 && products.size + new Set(added).size > maxElements) break;
+    // The batch is one activity's input: it must stay well under Temporal's 2 MB payload limit.
+    bytes += utf8Bytes(JSON.stringify(item.receipt));
+    if (taken > 0 && bytes > maxBytes) break;
     for (const k of keys) products.add(k);
     taken++;
     if (products.size >= maxElements) break;
   }
   return queue.splice(0, taken);
+}
+
+/** What one write-off batch (an activity's input) may weigh: a receipt within the door's limits is ~0.4 MB at most. */
+export const BATCH_INPUT_BYTES = 1_000_000;
+
+/** The UTF-8 size of a string (workflow code has no Buffer). */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 export function distinctProducts(receipts: WalkInReceipt[]): number {

@@ -15,11 +15,11 @@ export const RESEND_WINDOW_MS = 3_600_000;
 export const COALESCE_MS = 25;
 
 /**
- * One Update's receipts: at most this many, and at most this many characters of JSON — well under
- * Temporal's 2 MB payload limit, so a batch within the door's limits is always queued.
+ * One Update's receipts: at most this many, and at most this many bytes of JSON — well under Temporal's
+ * 2 MB payload limit (a receipt within the door's limits is at most ~0.4 MB), so a batch is always queued.
  */
 export const RECEIPTS_PER_UPDATE = 500;
-export const UPDATE_PAYLOAD_CHARS = 512 * 1024;
+export const UPDATE_PAYLOAD_BYTES = 512 * 1024;
 
 export interface WalkInSale {
   payment: TerminalPayment;
@@ -29,19 +29,19 @@ export interface WalkInSale {
 export type WalkInOutcome = { status: 'accepted' | 'duplicate'; workflowId: string };
 
 /** Splits receipts into Updates under both limits (a receipt is never split). */
-export function chunkForUpdates(receipts: WalkInReceipt[], maxCount = RECEIPTS_PER_UPDATE, maxChars = UPDATE_PAYLOAD_CHARS): WalkInReceipt[][] {
+export function chunkForUpdates(receipts: WalkInReceipt[], maxCount = RECEIPTS_PER_UPDATE, maxBytes = UPDATE_PAYLOAD_BYTES): WalkInReceipt[][] {
   const chunks: WalkInReceipt[][] = [];
   let current: WalkInReceipt[] = [];
   let size = 0;
   for (const receipt of receipts) {
-    const chars = JSON.stringify(receipt).length + 1;
-    if (current.length > 0 && (current.length >= maxCount || size + chars > maxChars)) {
+    const bytes = Buffer.byteLength(JSON.stringify(receipt)) + 1;
+    if (current.length > 0 && (current.length >= maxCount || size + bytes > maxBytes)) {
       chunks.push(current);
       current = [];
       size = 0;
     }
     current.push(receipt);
-    size += chars;
+    size += bytes;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TASK_QUEUES } from '../domain/payment';
 import type { WalkInReceipt } from '../domain/walk-in';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { terminalReceiptWorkflow } from '../workflows/terminal-receipt';
+import { queueReceiptsUpdate, walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from '../workflows/walk-in-deductions';
 import { postSignedBatch, walkInReceipt } from './support/middleware';
 import { eventually, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';
 
@@ -90,11 +92,11 @@ describe('walk-in sales survive crashes', () => {
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
   }, 150_000);
 
-  it('the door died after recording receipts but before queueing them: the resend queues them, once', async () => {
+  it('records an older door left without queueing them: the resend queues them, once', async () => {
     await eventually(async () => ((await pollers()).length > 0 ? true : undefined), 'a Bitrix worker polling', 60_000);
     const before = stock(103);
     const receipts = Array.from({ length: 5 }, () => walkInReceipt('msk-1', [{ productId: '103', quantity: 2, price: 79900 }]));
-    // What the door's first step leaves behind: each receipt recorded by its own workflow, nothing queued.
+    // What a door before this version could leave behind (it recorded first): each receipt recorded, nothing queued.
     for (const r of receipts) {
       const receipt: WalkInReceipt = { key: `msk-1:${r.receiptId}`, receiptId: r.receiptId, storeId: 'msk-1', terminalStoreId: 'msk-1', lines: [{ bitrixProductId: '103', name: 'x', quantity: 2 }] };
       await stack.client.workflow.execute(terminalReceiptWorkflow, {
@@ -119,5 +121,32 @@ describe('walk-in sales survive crashes', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     await idle();
     expect(stock(103)).toBe(before - 10);
+  }, 120_000);
+
+  it('the door died after queueing receipts but before recording them: the resend records them, nothing leaves twice', async () => {
+    await eventually(async () => ((await pollers()).length > 0 ? true : undefined), 'a Bitrix worker polling', 60_000);
+    const before = stock(103);
+    const receipts = Array.from({ length: 4 }, () => walkInReceipt('msk-1', [{ productId: '103', quantity: 1, price: 79900 }]));
+    // What the door's first step leaves behind now: the receipts queued in the store's deductions workflow, no records.
+    await stack.client.workflow.executeUpdateWithStart(queueReceiptsUpdate, {
+      args: [{ receipts: receipts.map((r): WalkInReceipt => ({ key: `msk-1:${r.receiptId}`, receiptId: r.receiptId, storeId: 'msk-1', terminalStoreId: 'msk-1', lines: [{ bitrixProductId: '103', name: 'x', quantity: 1 }] })) }],
+      startWorkflowOperation: new WithStartWorkflowOperation(walkInDeductionsWorkflow, {
+        workflowId: walkInDeductionsWorkflowId('msk-1'),
+        taskQueue: TASK_QUEUES.deductions,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [{ storeId: 'msk-1' }],
+      }),
+    });
+    await idle();
+    expect(stock(103)).toBe(before - 4);
+
+    // No answer came back, so the middleware resends: the deductions workflow knows them, the records are made now.
+    const resent = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
+    expect(resent.body.results!.map((r) => r.status)).toEqual(receipts.map(() => 'accepted'));
+    await new Promise((r) => setTimeout(r, 2_000));
+    await idle();
+    expect(stock(103)).toBe(before - 4);
+    const again = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
+    expect(again.body.results!.map((r) => r.status)).toEqual(receipts.map(() => 'duplicate'));
   }, 120_000);
 });

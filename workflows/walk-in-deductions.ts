@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { WalkInActivities } from '../activities/walk-in/activities';
 import { TASK_QUEUES } from '../domain/payment';
-import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, walkInLineCount, walkInProblemWorkflowId, type DeductionOutcome, type QueuedDeduction, type WalkInReceipt } from '../domain/walk-in';
+import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, utf8Bytes, walkInLineCount, walkInProblemWorkflowId, type DeductionOutcome, type QueuedDeduction, type WalkInReceipt } from '../domain/walk-in';
 
 export const queueDeductionSignal = defineSignal<[QueuedDeduction]>('queueDeduction');
 export const deductionOutcomeSignal = defineSignal<[DeductionOutcome]>('deductionOutcome');
@@ -60,8 +60,10 @@ const HISTORY_LIMIT = 8_000;
  */
 const RECENT_WINDOW_MS = 6 * 3_600_000;
 const RECENT_KEYS = 30_000;
-/** The queue is carried through continue-as-new only while it is this small (JSON characters). */
-const CARRY_LIMIT = 1_000_000;
+/** And at most this many bytes of keys (a key is up to ~260 ASCII characters: domain/ids.ts). */
+const RECENT_BYTES = 700_000;
+/** The queue is carried through continue-as-new only while it is this small (UTF-8 bytes of JSON). */
+const CARRY_LIMIT = 700_000;
 
 interface RecentBucket {
   at: number;
@@ -92,9 +94,12 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
   const remember = (keys: string[]) => {
     if (keys.length) recent.push({ at: Date.now(), keys });
     let count = recent.reduce((n, b) => n + b.keys.length, 0);
-    while (recent.length > 0 && (recent[0].at < Date.now() - RECENT_WINDOW_MS || count > RECENT_KEYS)) {
+    const sizeOf = (keys: string[]) => keys.reduce((n, k) => n + k.length + 3, 0);
+    let bytes = recent.reduce((n, b) => n + sizeOf(b.keys), 0);
+    while (recent.length > 0 && (recent[0].at < Date.now() - RECENT_WINDOW_MS || count > RECENT_KEYS || bytes > RECENT_BYTES)) {
       const old = recent.shift()!;
       count -= old.keys.length;
+      bytes -= sizeOf(old.keys);
       for (const k of old.keys) known.delete(k);
     }
   };
@@ -201,7 +206,7 @@ export async function walkInDeductionsWorkflow(input: WalkInDeductionsInput): Pr
 
     const info = workflowInfo();
     // A big backlog is not carried (the input would outgrow the payload limit): it is worked off first.
-    if ((info.historyLength > HISTORY_LIMIT || info.continueAsNewSuggested) && JSON.stringify(queue).length < CARRY_LIMIT) {
+    if ((info.historyLength > HISTORY_LIMIT || info.continueAsNewSuggested) && utf8Bytes(JSON.stringify(queue)) < CARRY_LIMIT) {
       await condition(() => inFlight === 0);
       await condition(allHandlersFinished);
       await continueAsNew<typeof walkInDeductionsWorkflow>({ storeId, queue: [...isolated, ...queue], recent, totals });
