@@ -27,6 +27,9 @@ const BITRIX_ID = new RegExp(`^[1-9][0-9]{0,${LIMITS.bitrixIdDigits - 1}}$`);
 const TERMINAL_ID = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${LIMITS.terminalIdLength - 1}}$`);
 const ACCOUNT_NUMBER = new RegExp(`^[\\p{L}\\p{N}][\\p{L}\\p{N}/._#-]{0,${LIMITS.accountNumberLength - 1}}$`, 'u');
 
+/** The patterns as the published contracts state them (docs/middleware-openapi.yaml; a test keeps them equal). */
+export const ID_PATTERNS = { bitrixId: BITRIX_ID.source, terminalId: TERMINAL_ID.source } as const;
+
 /** Why `raw` is not a canonical Bitrix id (order or product), or undefined when it is. */
 export function bitrixIdProblem(raw: string): string | undefined {
   if (BITRIX_ID.test(raw)) return undefined;

@@ -103,6 +103,12 @@ describe('a middleware terminal with 1C:Retail fiscalization', () => {
     // A confirmation sent again (signed anew) is a duplicate and changes nothing.
     const resent = await signedRequest(stack.apiUrl, STORE_KEY, 'POST', '/middleware/v1/fiscal-confirmations', confirmation, { timestamp: ts + 1 });
     expect(resent).toEqual({ status: 200, body: { status: 'duplicate', workflowId: `pos-payment:${order.id}` } });
+    // A different receipt for the same order is a conflict, never silently taken or dropped.
+    const other = { ...confirmation, fiscal: { ...FISCAL, fiscalDocumentNumber: '99999' } };
+    const conflict = await signedRequest(stack.apiUrl, STORE_KEY, 'POST', '/middleware/v1/fiscal-confirmations', other, { timestamp: ts + 2 });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error).toMatch(/^fiscal: order \d+ is already confirmed by another receipt/);
+    expect((await waitStage(order.id, 'COMPLETED')).fiscal?.fiscalDocumentNumber).toBe(FISCAL.fiscalDocumentNumber);
     const orders = await signedRequest(stack.apiUrl, STORE_KEY, 'GET', '/middleware/v1/orders?storeId=nsk-4');
     expect((orders.body.orders as { orderId: string }[]).some((o) => o.orderId === String(order.id))).toBe(false);
 
