@@ -247,6 +247,46 @@ describe('door security matrix', () => {
     else expect(reason).toMatch(c.names);
   });
 
+  it('answers no request of any shape with a 5xx (random bodies, with valid credentials, at every door)', async () => {
+    let seed = 12345;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+    const strings = ['', ' ', '0', '029078082', '-5', '1e308', 'javascript:alert(1)', "'; DROP", '\u0000', 'я'.repeat(300), 'x'.repeat(3000), '../../etc', 'pos-1-sell', '%00'];
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.3) return pick<unknown>([null, true, 0, -1, 1.5, 1e308, -1e-9, Number.MAX_SAFE_INTEGER + 2, ...strings]);
+      if (r < 0.6) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      const keys = ['id', 'data', 'receipts', 'orderId', 'storeId', 'deviceId', 'total', 'totalAmount', 'items', 'lines', 'quantity', 'type', 'extras', 'fiscal', 'external_id', 'uuid', 'dateTime'];
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [pick(keys), value(depth + 1)]));
+    };
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    const statuses: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const body = i % 50 === 0 ? deep : i % 17 === 0 ? '{"data": {' : JSON.stringify(value(0));
+      const door = i % 6;
+      const answer =
+        door === 0
+          ? await evotor(body)
+          : door === 1
+            ? await signed('POST', '/middleware/v1/receipts/batch', body)
+            : door === 2
+              ? await signed('POST', '/middleware/v1/fiscal-confirmations', body, { key: NSK_KEY })
+              : door === 3
+                ? await raw('POST', '/webhooks/atol/callback', body, { 'content-type': 'application/json' })
+                : door === 4
+                  ? await bitrix(new URLSearchParams({ 'auth[application_token]': stack.bitrixAppToken, event: String(pick(strings)), 'data[FIELDS][ID]': String(pick(strings)), ts: String(pick(strings)) }).toString())
+                  : await signed('GET', `/middleware/v1/orders?storeId=${encodeURIComponent(String(pick(strings)))}`, undefined);
+      statuses.push(answer.status);
+    }
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect((await raw('GET', '/healthz', undefined, {})).status).toBe(200);
+  }, 120_000);
+
   it('left nothing recorded in Temporal, Bitrix or the registers', async () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await recorded()).toBe(before);

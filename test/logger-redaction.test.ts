@@ -32,6 +32,15 @@ describe('logs: one JSON line per event, secrets and personal data redacted', ()
     expect(typeof lines[0].time).toBe('string');
   });
 
+  it("drops activity task tokens, which the SDK's activity log attributes carry (a token completes the activity)", () => {
+    const { lines, logger } = capture();
+    // The shape of @temporalio/worker's activity log attributes (activity.js: taskToken: info.base64TaskToken).
+    logger.warn({ activityId: '7', activityType: 'markPaymentPaid', taskToken: 'CiQ0NWQ5tok', attempt: 2, nested: { base64TaskToken: 'CiQ0NWQ5tok2' } }, 'Activity failed');
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('CiQ0NWQ5tok');
+    expect(lines[0]).toMatchObject({ activityId: '7', activityType: 'markPaymentPaid', attempt: 2, taskToken: '[redacted]' });
+  });
+
   it('keeps only the host of a Bitrix inbound-webhook URL', () => {
     expect(redactUrl('https://shop.bitrix24.ru/rest/1/abcdef123456/sale.order.get.json')).toBe('https://shop.bitrix24.ru/rest/***/***/sale.order.get.json');
   });
