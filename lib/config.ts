@@ -1,4 +1,4 @@
-import { FISCAL_MODES_BY_KIND, TERMINAL_KINDS } from '../activities/terminals/kinds';
+import { FISCAL_MODES_BY_KIND, TERMINAL_KINDS } from '../domain/terminal-kinds';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';

@@ -31,7 +31,7 @@ describe('support: search attributes, readable details, cancel / retry / resolve
     await waitStage(o.id, 'AWAITING_PAYMENT');
     expect((await getJson(`${stack.apiUrl}/api/orders/${o.id}`)).status).toBe(401);
     expect((await getJson(`${stack.apiUrl}/api/orders/${o.id}`, { authorization: 'Bearer wrong-key-wrong-key' })).status).toBe(401);
-    expect(await getJson(`${stack.apiUrl}/api/orders/abc`, admin())).toEqual({ status: 400, body: { error: 'orderId: a numeric Bitrix order id' } });
+    expect(await getJson(`${stack.apiUrl}/api/orders/abc`, admin())).toEqual({ status: 400, body: { error: 'orderId: a Bitrix id: digits without a leading zero, at most 18' } });
     expect((await getJson(`${stack.apiUrl}/api/orders/99999999`, admin())).status).toBe(404);
     expect(await act(o.id, 'cancel', {})).toEqual({ status: 400, body: { error: 'reason: Invalid input: expected string, received undefined' } });
     const retry = await act(o.id, 'retry');

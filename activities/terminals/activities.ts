@@ -6,7 +6,7 @@ import type { EvotorCloudClient } from '../evotor/client';
 import { classifyErrors } from '../shared/activity-errors';
 import type { TerminalAdapter } from './adapter';
 import { evotorTerminal } from './evotor';
-import type { TerminalKind } from './kinds';
+import type { TerminalKind } from '../../domain/terminal-kinds';
 import { middlewareTerminal } from './middleware';
 
 export interface TerminalActivityDeps {

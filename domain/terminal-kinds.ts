@@ -1,7 +1,7 @@
 /**
  * The kinds of terminal a pickup point can have (POS_CONFIG `stores[].terminalKind`). Each kind is one file
- * in this folder implementing `TerminalAdapter` (adapter.ts), registered in activities.ts; adding a kind
- * touches this folder only.
+ * in activities/terminals/ implementing `TerminalAdapter` (adapter.ts), registered in its activities.ts;
+ * adding a kind is that file and its name here.
  */
 export const TERMINAL_KINDS = ['evotor', 'middleware'] as const;
 export type TerminalKind = (typeof TERMINAL_KINDS)[number];
