@@ -1,6 +1,7 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { bitrixOrderEventIntake, receiptIntake } from '../../intake/receipts';
+import { bitrixOrderEventIntake } from '../../intake/receipts';
+import { terminalReceiptIntake } from '../../intake/terminal-receipts';
 import type { Kopecks } from '../../domain/money';
 import {
   orderEventsWorkflowId,
@@ -161,8 +162,9 @@ const ids = (r: CloudReceipt, storeId: string) => ({
 });
 
 /** Activities on the Evotor task queue: terminal documents, page by page, compared with our workflows. */
-export function createReconciliationTerminalActivities({ client, evotor, logger }: ReconciliationActivityDeps & { evotor: EvotorCloudClient }) {
-  const intake = receiptIntake(client);
+export function createReconciliationTerminalActivities({ client, config, evotor, logger }: ReconciliationActivityDeps & { evotor: EvotorCloudClient }) {
+  // The doors' own intake: a document found here goes exactly where its webhook would have taken it.
+  const take = terminalReceiptIntake(client, config, { concurrency: 1, onForeignOrder: 'hold' });
 
   return classifyErrors({
     /**
@@ -233,7 +235,7 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
       if (r.type === 'PAYBACK') {
         if (seen.has(refundWorkflowId(payment.terminalStoreId, payment.receiptId))) continue;
         // The Evotor door's own call: the refund workflow finds the sale and reverses it in every system.
-        const outcome = await intake.toRefund(payment, r.lines);
+        const [outcome] = await take([{ payment, type: 'PAYBACK', lines: r.lines }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem('refund-not-reflected', payment.receiptId, outcome.reason, ids(r, store.storeId)));
@@ -252,7 +254,7 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
       }
       const orderId = payment.orderId;
       if (!orderId) {
-        const outcome = await intake.toReceiptWorkflow(payment, 'SELL', r.lines);
+        const [outcome] = await take([{ payment, type: 'SELL', lines: r.lines }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem('walk-in-not-recorded', payment.receiptId, outcome.reason, ids(r, store.storeId)));
@@ -306,7 +308,7 @@ export function createReconciliationTerminalActivities({ client, evotor, logger 
 
 /** Activities on the Bitrix task queue (each one Bitrix request, or one `batch` of them), paced by its rate limit. */
 export function createReconciliationBitrixActivities({ client, bitrix, config, logger }: ReconciliationActivityDeps & { bitrix: BitrixClient }) {
-  const intake = receiptIntake(client);
+  const take = terminalReceiptIntake(client, config, { concurrency: 1, onForeignOrder: 'hold' });
   const posPaySystemIds = config.bitrix.posPaySystemIds;
   const posPaySystems = new Set(posPaySystemIds);
 
@@ -355,7 +357,7 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
         const pos = posPaymentOf(payments, c.orderId);
         const paidElsewhere = Boolean(pos?.paid);
         const cls = paidElsewhere && c.fiscalMode !== 'terminal' ? 'payment-without-fiscal-receipt' : 'terminal-payment-not-recorded';
-        const outcome = await intake.toOrder({ ...c.payment, orderId: c.orderId }, { storeId: c.storeId, onForeign: 'hold' });
+        const [outcome] = await take([{ payment: { ...c.payment, orderId: c.orderId }, type: 'SELL', lines: [] }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem(cls, c.payment.receiptId, outcome.reason, { orderId: c.orderId, receiptId: c.payment.receiptId, terminalStoreId: c.payment.terminalStoreId, storeId: c.storeId }));
