@@ -4,9 +4,9 @@ import { buildLogger } from '../lib/logger';
 import { startStack } from '../lib/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { mapLimit } from '../intake/walk-ins';
-import { posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId } from '../domain/payment';
 import { totalFound } from '../domain/reconciliation';
 import { reconciliationWorkflow } from '../workflows/reconciliation';
+import { TASK_QUEUES, posPaymentWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
 
 // npm run bench:reconciliation — a day of a large chain against the simulators: BENCH_DOCUMENTS Evotor
 // documents (50,000) over BENCH_STORES stores (10) in the last 24 h, and BENCH_ORDERS Bitrix orders

@@ -78,23 +78,3 @@ export function paymentBelongsToStore(payment: Pick<TerminalPayment, 'terminalKi
   return payment.terminalKind === 'evotor' ? store.evotorStoreId === payment.terminalStoreId : store.id === payment.terminalStoreId;
 }
 
-export function posPaymentWorkflowId(orderId: string): string {
-  return `pos-payment:${orderId}`;
-}
-
-export function orderEventsWorkflowId(orderId: string): string {
-  return `bitrix-order-events:${orderId}`;
-}
-
-export function terminalReceiptWorkflowId(terminalStoreId: string, receiptId: string): string {
-  return `terminal-receipt:${terminalStoreId}:${receiptId}`;
-}
-
-export const TASK_QUEUES = {
-  workflows: 'pos-workflows',
-  /** The per-store walk-in deductions workflows: their own queue, so a burst of receipts never starves them. */
-  deductions: 'pos-deductions',
-  bitrix: 'bitrix',
-  evotor: 'evotor',
-  fiscal: 'fiscal',
-} as const;

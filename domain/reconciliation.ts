@@ -254,11 +254,3 @@ export function reportItemsToCsv(items: (ReportItem & { firstRunId?: string; run
   return [CSV_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
 }
 
-export function reconciliationScheduleId(kind: 'frequent' | 'nightly'): string {
-  return `reconciliation-${kind}`;
-}
-
-/** Workflow id of a run started by hand (API): a schedule's runs get `reconciliation-{kind}-{time}` from Temporal. */
-export function manualRunWorkflowId(at: Date, key?: string): string {
-  return key ? `reconciliation-manual-${key}` : `reconciliation-manual-${at.toISOString()}`;
-}

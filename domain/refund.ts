@@ -191,26 +191,6 @@ export interface OrderCancellationStatus {
 
 export type OrderCancellationResult = OrderCancellationStatus & { outcome: 'REFUNDED' | 'RESOLVED_BY_HAND' };
 
-export function refundWorkflowId(terminalStoreId: string, refundReceiptId: string): string {
-  return `refund:${terminalStoreId}:${refundReceiptId}`;
-}
-
-export function refundLedgerWorkflowId(saleKey: string): string {
-  return `refund-ledger:${saleKey}`;
-}
-
-export function orderSaleKey(orderId: string): string {
-  return `order:${orderId}`;
-}
-
-export function walkInSaleKey(terminalStoreId: string, receiptId: string): string {
-  return `walk-in:${terminalStoreId}:${receiptId}`;
-}
-
-export function orderCancellationWorkflowId(orderId: string): string {
-  return `order-cancellation:${orderId}`;
-}
-
 /** Title of the store document that returns a refund's goods: how a retried step finds what it did. */
 export function refundDocumentTitle(refundReceiptId: string): string {
   return `POS refund ${refundReceiptId}`;

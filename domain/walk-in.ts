@@ -36,10 +36,6 @@ export interface QueuedDeduction {
   replyTo?: string;
 }
 
-export function walkInProblemWorkflowId(receiptKey: string): string {
-  return `walk-in-problem:${receiptKey}`;
-}
-
 export type DeductionOutcome =
   | { receiptKey: string; outcome: 'deducted'; documentId: string }
   | { receiptKey: string; outcome: 'rejected'; reason: string };

@@ -1,12 +1,13 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { bitrixIdProblem, terminalIdProblem } from '../domain/ids';
-import { orderEventsWorkflowId, paymentBelongsToStore, posPaymentWorkflowId, TASK_QUEUES, terminalReceiptWorkflowId, type PosPaymentResult, type TerminalPayment } from '../domain/payment';
-import { refundWorkflowId, type RefundInput } from '../domain/refund';
+import { paymentBelongsToStore, type PosPaymentResult, type TerminalPayment } from '../domain/payment';
+import { type RefundInput } from '../domain/refund';
 import type { ReceiptLine } from '../domain/walk-in';
 import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../workflows/order-events';
 import { paymentReceivedSignal, posPaymentWorkflow } from '../workflows/pos-payment';
 import { refundWorkflow } from '../workflows/refund';
 import { terminalReceiptWorkflow, type TerminalReceiptInput } from '../workflows/terminal-receipt';
+import { TASK_QUEUES, orderEventsWorkflowId, posPaymentWorkflowId, refundWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
 
 export type IntakeOutcome =
   | { status: 'accepted' | 'duplicate' | 'held'; workflowId: string; reason?: string }

@@ -1,8 +1,9 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TASK_QUEUES, terminalReceiptWorkflowId, type TerminalPayment } from '../domain/payment';
+import { type TerminalPayment } from '../domain/payment';
 import type { WalkInReceipt } from '../domain/walk-in';
-import { queueReceiptsUpdate, walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from '../workflows/walk-in-deductions';
+import { queueReceiptsUpdate, walkInDeductionsWorkflow } from '../workflows/walk-in-deductions';
 import { receiptIntake } from './receipts';
+import { TASK_QUEUES, terminalReceiptWorkflowId, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
 
 /**
  * Records made before the door queued first (memo `queuedByDoor` without `queuedFirst`) may say "queued"

@@ -1,10 +1,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUES } from '../domain/payment';
 import { startTimeSkippingTemporal } from '../lib/temporal-env';
 import { paymentReceivedSignal, posPaymentWorkflow } from '../workflows/pos-payment';
 import { terminalReceiptQuery } from '../workflows/terminal-receipt';
 import { fakeWorld } from './support/fake-activities';
 import { fakePayment, waitForStage, withFakeWorkers } from './support/workflow-env';
+import { TASK_QUEUES } from '../domain/workflow-ids';
 
 // An order is paid only through the store it belongs to. The doors refuse another store's payment when the
 // order's store is known; a payment that reaches the workflow before it knows its store is refused there.

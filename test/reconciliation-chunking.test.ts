@@ -1,7 +1,7 @@
 import type { ReconciliationReport } from '../domain/reconciliation';
-import { TASK_QUEUES } from '../domain/payment';
 import { reconciliationWorkflow } from '../workflows/reconciliation';
 import { eventually, MSK_DEVICE, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';
+import { TASK_QUEUES } from '../domain/workflow-ids';
 
 // A run too big for one workflow history: every Evotor page is its own activity call, the cursor and the partial
 // report travel through continue-as-new, and the result is the same as in one go. (bench/reconciliation.ts

@@ -2,13 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TASK_QUEUES } from '../domain/payment';
 import type { WalkInReceipt } from '../domain/walk-in';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { terminalReceiptWorkflow } from '../workflows/terminal-receipt';
-import { queueReceiptsUpdate, walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from '../workflows/walk-in-deductions';
+import { queueReceiptsUpdate, walkInDeductionsWorkflow } from '../workflows/walk-in-deductions';
 import { postSignedBatch, walkInReceipt } from './support/middleware';
 import { eventually, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';
+import { TASK_QUEUES, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
 
 // Crashes in the middle of a walk-in write-off: the worker running a Bitrix batch is killed, and the door
 // dies between recording a receipt and queueing it. Each line still leaves the warehouse exactly once.

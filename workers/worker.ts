@@ -18,13 +18,13 @@ import {
 } from '../activities/reconciliation/activities';
 import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
 import type { EvotorCloudClient } from '../activities/evotor/client';
-import { TASK_QUEUES } from '../domain/payment';
 
 export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
 export const ALL_TASK_QUEUES = Object.values(TASK_QUEUES) as TaskQueue[];
 import type { PosConfig } from '../lib/config';
-import { walkInDeductionsWorkflow, walkInDeductionsWorkflowId } from '../workflows/walk-in-deductions';
+import { walkInDeductionsWorkflow } from '../workflows/walk-in-deductions';
 import type { Logger } from '../lib/logger';
+import { TASK_QUEUES, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
 
 export interface WorkerDeps {
   connection: NativeConnection;

@@ -13,19 +13,11 @@ import {
 import type { BitrixActivities } from '../activities/bitrix/activities';
 import type { RefundEvotorActivities } from '../activities/refund/activities';
 import { kopecksToRubles } from '../domain/money';
-import { TASK_QUEUES } from '../domain/payment';
-import {
-  orderSaleKey,
-  refundLedgerWorkflowId,
-  type CancellationStage,
-  type LedgerView,
-  type OrderCancellationInput,
-  type OrderCancellationResult,
-  type OrderCancellationStatus,
-} from '../domain/refund';
+import { type CancellationStage, type LedgerView, type OrderCancellationInput, type OrderCancellationResult, type OrderCancellationStatus } from '../domain/refund';
 import { ledgerChangedSignal, subscribeLedgerSignal } from './refund-ledger';
 import { PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore } from './search-attributes';
 import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
+import { TASK_QUEUES, orderSaleKey, refundLedgerWorkflowId } from '../domain/workflow-ids';
 
 export const cancellationStatusQuery = defineQuery<OrderCancellationStatus>('status');
 export const retryCancellationUpdate = defineUpdate<OrderCancellationStatus, []>('retry');

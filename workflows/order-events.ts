@@ -13,12 +13,11 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BitrixActivities } from '../activities/bitrix/activities';
-import { posPaymentWorkflowId, TASK_QUEUES } from '../domain/payment';
-import { orderCancellationWorkflowId } from '../domain/refund';
 import { orderCancellationWorkflow } from './order-cancellation';
 import { orderSavedInBitrixSignal, posPaymentWorkflow } from './pos-payment';
 import { PosOrderId } from './search-attributes';
 import { OUTSIDE_SYSTEM_RETRY } from './support-actions';
+import { TASK_QUEUES, orderCancellationWorkflowId, posPaymentWorkflowId } from '../domain/workflow-ids';
 
 export interface BitrixOrderEvent {
   event: string;

@@ -22,21 +22,12 @@ import type { FermaActivities } from '../activities/ferma/activities';
 import type { FiscalActivities } from '../activities/fiscal/activities';
 import { cloudSellExternalId, type FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
-import {
-  paymentBelongsToStore,
-  TASK_QUEUES,
-  terminalReceiptWorkflowId,
-  type PaymentStage,
-  type PosPaymentInput,
-  type PosPaymentResult,
-  type PosPaymentStatus,
-  type TerminalPayment,
-} from '../domain/payment';
-import { orderCancellationWorkflowId } from '../domain/refund';
+import { paymentBelongsToStore, type PaymentStage, type PosPaymentInput, type PosPaymentResult, type PosPaymentStatus, type TerminalPayment } from '../domain/payment';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
 import { orderCancellationWorkflow } from './order-cancellation';
 import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
+import { TASK_QUEUES, orderCancellationWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
 
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
 /** Bitrix saved the order (ONSALEORDERSAVED): look again, e.g. for a cancellation. */

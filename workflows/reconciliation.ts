@@ -16,7 +16,6 @@ import type {
   ReconciliationTemporalActivities,
   ReconciliationTerminalActivities,
 } from '../activities/reconciliation/activities';
-import { TASK_QUEUES } from '../domain/payment';
 import {
   addPage,
   newReport,
@@ -28,6 +27,7 @@ import {
   type ReconciliationReport,
 } from '../domain/reconciliation';
 import { OUTSIDE_SYSTEM_RETRY } from './support-actions';
+import { TASK_QUEUES } from '../domain/workflow-ids';
 
 export interface ReconciliationInput {
   kind: ReconciliationKind;

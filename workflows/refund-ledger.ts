@@ -12,16 +12,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { kopecksToRubles } from '../domain/money';
-import {
-  decideClaim,
-  orderCancellationWorkflowId,
-  type LedgerDecision,
-  type LedgerEntry,
-  type LedgerView,
-  type RefundClaim,
-  type SaleFacts,
-} from '../domain/refund';
+import { decideClaim, type LedgerDecision, type LedgerEntry, type LedgerView, type RefundClaim, type SaleFacts } from '../domain/refund';
 import { PosOrderId, PosReceiptId, PosStore } from './search-attributes';
+import { orderCancellationWorkflowId } from '../domain/workflow-ids';
 
 export interface RefundLedgerInput {
   saleKey: string;

@@ -18,27 +18,14 @@ import type { OrderSaleFacts, RefundBitrixActivities, RefundEvotorActivities, Re
 import type { RefundLookupActivities, RefundStore, SaleLookup } from '../activities/refund/lookup';
 import type { FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
-import { TASK_QUEUES } from '../domain/payment';
-import {
-  atolRefundExternalId,
-  fermaRefundInvoiceId,
-  orderSaleKey,
-  refundLedgerWorkflowId,
-  walkInSaleKey,
-  type LedgerDecision,
-  type ProductQuantity,
-  type RefundInput,
-  type RefundResult,
-  type RefundStage,
-  type RefundStatus,
-  type SaleFacts,
-} from '../domain/refund';
+import { atolRefundExternalId, fermaRefundInvoiceId, type LedgerDecision, type ProductQuantity, type RefundInput, type RefundResult, type RefundStage, type RefundStatus, type SaleFacts } from '../domain/refund';
 import type { ReceiptLine } from '../domain/walk-in';
 import { fiscalSummary } from '../domain/terminal-payload';
 import { claimRefundSignal, ledgerDecisionSignal, refundCompletedSignal } from './refund-ledger';
 import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
 import { signalOrStart } from './signal-or-start';
 import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
+import { TASK_QUEUES, orderSaleKey, refundLedgerWorkflowId, walkInSaleKey } from '../domain/workflow-ids';
 
 export const refundStatusQuery = defineQuery<RefundStatus>('status');
 export const retryRefundUpdate = defineUpdate<RefundStatus, []>('retry');

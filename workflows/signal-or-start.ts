@@ -7,7 +7,7 @@ import {
   type SignalDefinition,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { TASK_QUEUES } from '../domain/payment';
+import { TASK_QUEUES } from '../domain/workflow-ids';
 
 /**
  * Signals a running workflow; when none runs, starts it as an abandoned child (it outlives the caller).

@@ -16,13 +16,13 @@ import {
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { TemporalActivities } from '../activities/temporal/activities';
 import { kopecksToRubles } from '../domain/money';
-import { posPaymentWorkflowId, TASK_QUEUES, type TerminalPayment } from '../domain/payment';
-import { refundWorkflowId } from '../domain/refund';
+import { type TerminalPayment } from '../domain/payment';
 import { walkInReceiptOf, type QueuedDeduction, type ReceiptLine } from '../domain/walk-in';
 import { paymentReceivedSignal } from './pos-payment';
 import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from './search-attributes';
 import { signalOrStart } from './signal-or-start';
-import { queueDeductionSignal, walkInDeductionsWorkflowId } from './walk-in-deductions';
+import { queueDeductionSignal } from './walk-in-deductions';
+import { TASK_QUEUES, posPaymentWorkflowId, refundWorkflowId, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
 
 export interface TerminalReceiptInput {
   payment: TerminalPayment;

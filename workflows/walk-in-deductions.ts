@@ -17,8 +17,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WalkInActivities } from '../activities/walk-in/activities';
-import { TASK_QUEUES } from '../domain/payment';
-import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, utf8Bytes, walkInLineCount, walkInProblemWorkflowId, type DeductionOutcome, type QueuedDeduction, type WalkInReceipt } from '../domain/walk-in';
+import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, utf8Bytes, walkInLineCount, type DeductionOutcome, type QueuedDeduction, type WalkInReceipt } from '../domain/walk-in';
+import { TASK_QUEUES, walkInProblemWorkflowId } from '../domain/workflow-ids';
 
 export const queueDeductionSignal = defineSignal<[QueuedDeduction]>('queueDeduction');
 export const deductionOutcomeSignal = defineSignal<[DeductionOutcome]>('deductionOutcome');
@@ -39,10 +39,6 @@ export interface WalkInDeductionsInput {
    */
   recent?: string[] | RecentBucket[];
   totals?: { batches: number; receipts: number; lines: number };
-}
-
-export function walkInDeductionsWorkflowId(storeId: string): string {
-  return `walk-in-deductions:${storeId}`;
 }
 
 /** A batch that waits this long for more receipts is sent with what it has. */

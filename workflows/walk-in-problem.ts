@@ -1,11 +1,10 @@
 import { condition, defineQuery, defineUpdate, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { TASK_QUEUES } from '../domain/payment';
 import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
-import { walkInProblemWorkflowId } from '../domain/walk-in';
 import { PosReceiptId, PosStage, PosStageSince, PosStore } from './search-attributes';
-import { deductionOutcomeSignal, queueDeductionSignal, walkInDeductionsWorkflowId } from './walk-in-deductions';
+import { deductionOutcomeSignal, queueDeductionSignal } from './walk-in-deductions';
 import { signalOrStart } from './signal-or-start';
 import { setSupportHandlers, type SupportRequest } from './support-actions';
+import { TASK_QUEUES, walkInDeductionsWorkflowId, walkInProblemWorkflowId } from '../domain/workflow-ids';
 
 export interface WalkInProblemInput {
   receipt: WalkInReceipt;

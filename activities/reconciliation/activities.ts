@@ -3,16 +3,8 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription }
 import { bitrixOrderEventIntake } from '../../intake/receipts';
 import { terminalReceiptIntake } from '../../intake/terminal-receipts';
 import type { Kopecks } from '../../domain/money';
-import {
-  orderEventsWorkflowId,
-  posPaymentWorkflowId,
-  terminalReceiptWorkflowId,
-  type PosPaymentResult,
-  type PosPaymentStatus,
-  type TerminalPayment,
-} from '../../domain/payment';
+import { type PosPaymentResult, type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
 import type { ReportItem, PageOutcome } from '../../domain/reconciliation';
-import { refundWorkflowId } from '../../domain/refund';
 import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { statusQuery } from '../../workflows/pos-payment';
@@ -22,6 +14,7 @@ import type { EvotorCloudClient } from '../evotor/client';
 import { classifyErrors } from '../shared/activity-errors';
 import { ExternalServiceError } from '../shared/errors';
 import { cloudReceipt, type CloudReceipt } from './documents';
+import { orderEventsWorkflowId, posPaymentWorkflowId, refundWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
 
 export interface ReconciliationActivityDeps {
   client: Client;

@@ -1,9 +1,8 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
-import { TASK_QUEUES } from '../../domain/payment';
-import { reconciliationScheduleId } from '../../domain/reconciliation';
 import { durationMs, type PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { reconciliationWorkflow, ReconciliationInput } from '../../workflows/reconciliation';
+import { TASK_QUEUES, reconciliationScheduleId } from '../../domain/workflow-ids';
 
 type Options = ScheduleOptions<ScheduleOptionsStartWorkflowAction<typeof reconciliationWorkflow>>;
 

@@ -3,10 +3,11 @@ import { defineQuery } from '@temporalio/workflow';
 import type { QueryDefinition } from '@temporalio/common';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import type { Kopecks } from '../../domain/money';
-import { posPaymentWorkflowId, terminalReceiptWorkflowId, type PosPaymentStatus } from '../../domain/payment';
+import { type PosPaymentStatus } from '../../domain/payment';
 import type { ReceiptLine } from '../../domain/walk-in';
 import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
 import type { TerminalReceiptInput, TerminalReceiptState } from '../../workflows/terminal-receipt';
+import { posPaymentWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
 
 export interface RefundLookupDeps {
   client: Client;

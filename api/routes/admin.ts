@@ -3,8 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNo
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { OrderIdSchema } from '../../domain/ids';
-import { posPaymentWorkflowId, TASK_QUEUES, type PosPaymentResult } from '../../domain/payment';
-import { orderCancellationWorkflowId, orderSaleKey, refundLedgerWorkflowId, refundWorkflowId } from '../../domain/refund';
+import { type PosPaymentResult } from '../../domain/payment';
 import type { Logger } from '../../lib/logger';
 import { cancellationStatusQuery, orderCancellationWorkflow, resolveCancellationUpdate, retryCancellationUpdate } from '../../workflows/order-cancellation';
 import { cancelUpdate, resolveUpdate, retryUpdate, statusQuery } from '../../workflows/pos-payment';
@@ -13,6 +12,7 @@ import { ledgerQuery } from '../../workflows/refund-ledger';
 import { PosStage } from '../../workflows/search-attributes';
 import { requireAdminKey } from '../auth';
 import { fieldErrors, sendError } from '../errors';
+import { TASK_QUEUES, orderCancellationWorkflowId, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, refundWorkflowId } from '../../domain/workflow-ids';
 
 const OrderId = OrderIdSchema;
 const CancelBody = z.object({ reason: z.string().trim().min(1, 'required') });

@@ -2,10 +2,10 @@ import express, { Router } from 'express';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { orderIdOfCloudSellExternalId } from '../../domain/fiscal';
-import { posPaymentWorkflowId } from '../../domain/payment';
 import type { Logger } from '../../lib/logger';
 import { fiscalReportHintUpdate } from '../../workflows/pos-payment';
 import { fieldErrors, sendError } from '../errors';
+import { posPaymentWorkflowId } from '../../domain/workflow-ids';
 
 const CallbackSchema = z.looseObject({
   uuid: z.string().min(1).max(128),

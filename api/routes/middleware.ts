@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { AccountNumberSchema, AmountSchema, LIMITS, LineNameSchema, OrderIdSchema, ProductIdSchema, QuantitySchema, TerminalIdSchema } from '../../domain/ids';
-import { posPaymentWorkflowId, type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
+import { type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import { confirmFiscalUpdate, statusQuery } from '../../workflows/pos-payment';
 import type { PosConfig } from '../../lib/config';
@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/logger';
 import { fieldErrors, requireContentType, sendError } from '../errors';
 import { terminalReceiptIntake, type TerminalReceipt } from '../../intake/terminal-receipts';
 import { checkSignatureHeaders, ReplayGuard, SIGNATURE_HEADERS, SignatureError, verifySignature, type SigningKey } from '../signature';
+import { posPaymentWorkflowId } from '../../domain/workflow-ids';
 
 export const MAX_RECEIPTS_PER_BATCH = 1000;
 const START_CONCURRENCY = 16;

@@ -1,13 +1,13 @@
 import express, { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import { TASK_QUEUES } from '../../domain/payment';
-import { manualRunWorkflowId, mergeDayReports, reportItemsToCsv, type ReconciliationReport } from '../../domain/reconciliation';
+import { mergeDayReports, reportItemsToCsv, type ReconciliationReport } from '../../domain/reconciliation';
 import type { Logger } from '../../lib/logger';
 import { reconciliationReportQuery, reconciliationWorkflow } from '../../workflows/reconciliation';
 import { requireAdminKey } from '../auth';
 import { mapLimit } from '../../intake/walk-ins';
 import { fieldErrors, sendError } from '../errors';
+import { TASK_QUEUES, manualRunWorkflowId } from '../../domain/workflow-ids';
 
 const DAY = 86_400_000;
 const Date_ = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'not a date');

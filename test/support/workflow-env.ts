@@ -1,9 +1,10 @@
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { TASK_QUEUES, type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
+import { type PosPaymentStatus, type TerminalPayment } from '../../domain/payment';
 import { posPaymentWorkflow, statusQuery } from '../../workflows/pos-payment';
 import { fakeActivities, type FakeWorld } from './fake-activities';
+import { TASK_QUEUES } from '../../domain/workflow-ids';
 
 /** Runs `fn` while workers for every task queue serve the workflows with the fakes of `world`. */
 export async function withFakeWorkers<T>(env: TestWorkflowEnvironment, world: FakeWorld, fn: () => Promise<T>): Promise<T> {
