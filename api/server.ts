@@ -11,6 +11,7 @@ import { reconciliationRouter } from './routes/reconciliation';
 import type { SigningKey } from './signature';
 import type { PosConfig } from '../lib/config';
 import { sendError } from './errors';
+import { httpMetrics, metricsHandler, registerTemporalGauges } from './metrics';
 
 export interface ApiDeps {
   client: Client;
@@ -20,16 +21,27 @@ export interface ApiDeps {
   adminApiKey?: string;
   config: PosConfig;
   middlewareKeys: SigningKey[];
+  /** Set `shuttingDown` when the process is asked to stop: /readyz answers 503 from then on. */
+  lifecycle?: ApiLifecycle;
+}
+
+export interface ApiLifecycle {
+  shuttingDown: boolean;
 }
 
 /** The HTTP doors: validate, authenticate, hand over to Temporal, answer. No business logic here. */
 export function createApi(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(httpMetrics());
+  registerTemporalGauges({ client: deps.client, config: deps.config, logger: deps.logger });
+  app.get('/metrics', metricsHandler);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // A stopping API takes no new work: load balancers take it out while its in-flight requests finish.
+    if (deps.lifecycle?.shuttingDown) return sendError(res, 503, 'shutting down');
     try {
       await deps.client.workflowService.getSystemInfo({});
       res.json({ status: 'ready', temporal: 'reachable' });
@@ -53,6 +65,23 @@ export function createApi(deps: ApiDeps): express.Express {
     sendError(res, 503, 'temporarily unable to accept the request; retry later');
   });
   return app;
+}
+
+/**
+ * Stops an API gracefully: /readyz answers 503 at once; after `delayMs` (time for a load balancer to notice)
+ * no new connection is accepted, requests in flight get `graceMs` to be answered, then the rest is closed.
+ */
+export async function closeGracefully(server: Server, lifecycle: ApiLifecycle, opts: { delayMs: number; graceMs: number }): Promise<void> {
+  lifecycle.shuttingDown = true;
+  if (opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections are closed as soon as their request is answered.
+  server.closeIdleConnections();
+  const idle = setInterval(() => server.closeIdleConnections(), 100);
+  const timer = setTimeout(() => server.closeAllConnections(), opts.graceMs);
+  await closed;
+  clearInterval(idle);
+  clearTimeout(timer);
 }
 
 export function listen(app: express.Express, port: number, host = '127.0.0.1'): Promise<{ server: Server; url: string }> {

@@ -16,6 +16,8 @@ import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
 import type { EnvConfig, PosConfig } from './config';
 import type { Logger } from './logger';
 import { installTemporalRuntime } from './temporal-runtime';
+import type { TemporalTarget } from './temporal-connection';
+import { handoverMetricsInterceptor } from '../api/metrics';
 
 export interface StackOptions {
   env: EnvConfig;
@@ -23,6 +25,8 @@ export interface StackOptions {
   logger: Logger;
   temporalAddress: string;
   namespace: string;
+  /** How to connect (TLS, API key: lib/temporal-connection); unset = plain gRPC to temporalAddress. */
+  temporal?: TemporalTarget;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Ports for the API and simulators; 0 = ephemeral. */
   ports?: { api?: number; bitrix?: number; evotor?: number; atol?: number; ferma?: number };
@@ -166,11 +170,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const atolClient = new AtolClient({ apiUrl: env.ATOL_API_URL ?? atol!.url, ...atolCredentials, logger: logger.child({ system: 'atol' }) });
 
-    const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    const connectionOptions = opts.temporal?.connectionOptions ?? { address: opts.temporalAddress };
+    const nativeConnection = await NativeConnection.connect(connectionOptions);
     stops.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address: opts.temporalAddress });
+    const connection = await Connection.connect(connectionOptions);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: opts.namespace });
+    const client = new Client({ connection, namespace: opts.namespace, interceptors: { workflow: [handoverMetricsInterceptor()] } });
 
     const workers = await createWorkers({
       connection: nativeConnection,

@@ -47,6 +47,10 @@ export interface WorkerDeps {
   taskQueues?: TaskQueue[];
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** On shutdown, running activities get this long to finish; then they are cancelled (WORKER_SHUTDOWN). */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** From the start of shutdown, when the worker stops waiting for cancelled activities and fails instead. */
+  shutdownForceTime?: WorkerOptions['shutdownForceTime'];
 }
 
 const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error };
@@ -56,7 +60,12 @@ const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, e
  * limits are set in one place. They can run in one process (sandbox) or be split across many.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
-  const common = { connection: deps.connection, namespace: deps.namespace };
+  const common = {
+    connection: deps.connection,
+    namespace: deps.namespace,
+    ...(deps.shutdownGraceTime !== undefined ? { shutdownGraceTime: deps.shutdownGraceTime } : {}),
+    ...(deps.shutdownForceTime !== undefined ? { shutdownForceTime: deps.shutdownForceTime } : {}),
+  };
   const queues = new Set<TaskQueue>(deps.taskQueues ?? ALL_TASK_QUEUES);
   const runsWorkflows = queues.has(TASK_QUEUES.workflows) || queues.has(TASK_QUEUES.deductions);
   // Bundled once for the two workflow task queues.
