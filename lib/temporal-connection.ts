@@ -17,7 +17,7 @@ export interface TemporalTarget {
   /** Options for NativeConnection.connect (worker) and Connection.connect (client): the same shape. */
   connectionOptions: NativeConnectionOptions & { address: string };
   /** What is safe to log: whether TLS / client certificates / an API key are used, never the secrets. */
-  describe: { address: string; namespace: string; tls: boolean; clientCertificate: boolean; apiKey: boolean };
+  describe: { address: string; namespace: string; tls: boolean; clientCertificate: boolean; usesApiKey: boolean };
 }
 
 export function temporalTarget(env: NodeJS.ProcessEnv = process.env, defaults: { address?: string; namespace?: string } = {}): TemporalTarget {
@@ -39,7 +39,7 @@ export function temporalTarget(env: NodeJS.ProcessEnv = process.env, defaults: {
     address,
     namespace,
     connectionOptions: { ...loaded.connectionOptions, address },
-    describe: { address, namespace, tls: Boolean(tls), clientCertificate: Boolean(certs?.clientCertPair), apiKey: Boolean(apiKey) },
+    describe: { address, namespace, tls: Boolean(tls), clientCertificate: Boolean(certs?.clientCertPair), usesApiKey: Boolean(apiKey) },
   };
 }
 
