@@ -53,8 +53,9 @@ const handoverSeconds = new Histogram({
 export function httpMetrics() {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
+    // Read now: routers mounted at a prefix change req.path while they handle the request.
+    const door = doorOf(req.path);
     res.once('finish', () => {
-      const door = doorOf(req.path);
       requests.inc({ door, method: req.method, status: String(res.statusCode) });
       answerSeconds.observe({ door }, Number(process.hrtime.bigint() - started) / 1e9);
     });
@@ -120,19 +121,19 @@ function cached<T>(ttlMs: number, timeoutMs: number, compute: () => Promise<T>, 
 
 /** The two gauges read from Temporal. Registered once per process; the latest API's client is the one read. */
 let temporalGauges: { client: Client; config: PosConfig; logger: Logger; ttlMs: number; timeoutMs: number } | undefined;
-let readQueues: ReturnType<typeof cached<Record<string, number>>> | undefined;
+let readQueues: ReturnType<typeof cached<Record<string, { queued: number; inFlight: number }>>> | undefined;
 let readAttention: ReturnType<typeof cached<Record<string, number>>> | undefined;
 
 export function registerTemporalGauges(opts: { client: Client; config: PosConfig; logger: Logger; ttlMs?: number; timeoutMs?: number }): void {
   temporalGauges = { ttlMs: 15_000, timeoutMs: 3_000, ...opts };
   const g = temporalGauges;
   readQueues = cached(g.ttlMs, g.timeoutMs, async () => {
-    const out: Record<string, number> = {};
+    const out: Record<string, { queued: number; inFlight: number }> = {};
     await Promise.all(
       g.config.stores.map(async (s) => {
         try {
           const status = await g.client.workflow.getHandle(walkInDeductionsWorkflowId(s.id)).query(deductionsQuery);
-          out[s.id] = status.queued + status.inFlight;
+          out[s.id] = { queued: status.queued, inFlight: status.inFlight };
         } catch {
           // A store whose deductions workflow is not there (or not answering) has no figure this time.
         }
@@ -153,16 +154,27 @@ export function registerTemporalGauges(opts: { client: Client; config: PosConfig
     );
     return out;
   }, g.logger, 'needs attention');
-  if (!registry.getSingleMetric('bridge_walk_in_queue_receipts')) {
+  if (!registry.getSingleMetric('bridge_walk_in_queued_receipts')) {
     new Gauge({
-      name: 'bridge_walk_in_queue_receipts',
-      help: 'Walk-in receipts queued or in flight in the store\'s deductions workflow (read by query at scrape time, cached)',
+      name: 'bridge_walk_in_queued_receipts',
+      help: 'Walk-in receipts waiting in the store\'s deductions workflow for their Bitrix batch (query at scrape time, cached)',
       labelNames: ['store'] as const,
       registers: [registry],
       async collect() {
         const values = (await readQueues?.()) ?? {};
         this.reset();
-        for (const [store, n] of Object.entries(values)) this.set({ store }, n);
+        for (const [store, v] of Object.entries(values)) this.set({ store }, v.queued);
+      },
+    });
+    new Gauge({
+      name: 'bridge_walk_in_batches_in_flight',
+      help: 'Bitrix write-off batches the store\'s deductions workflow has running (query at scrape time, cached)',
+      labelNames: ['store'] as const,
+      registers: [registry],
+      async collect() {
+        const values = (await readQueues?.()) ?? {};
+        this.reset();
+        for (const [store, v] of Object.entries(values)) this.set({ store }, v.inFlight);
       },
     });
     new Gauge({
