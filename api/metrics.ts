@@ -154,42 +154,42 @@ export function registerTemporalGauges(opts: { client: Client; config: PosConfig
     );
     return out;
   }, g.logger, 'needs attention');
-  if (!registry.getSingleMetric('bridge_walk_in_queued_receipts')) {
-    new Gauge({
-      name: 'bridge_walk_in_queued_receipts',
-      help: 'Walk-in receipts waiting in the store\'s deductions workflow for their Bitrix batch (query at scrape time, cached)',
-      labelNames: ['store'] as const,
-      registers: [registry],
-      async collect() {
-        const values = (await readQueues?.()) ?? {};
-        this.reset();
-        for (const [store, v] of Object.entries(values)) this.set({ store }, v.queued);
-      },
-    });
-    new Gauge({
-      name: 'bridge_walk_in_batches_in_flight',
-      help: 'Bitrix write-off batches the store\'s deductions workflow has running (query at scrape time, cached)',
-      labelNames: ['store'] as const,
-      registers: [registry],
-      async collect() {
-        const values = (await readQueues?.()) ?? {};
-        this.reset();
-        for (const [store, v] of Object.entries(values)) this.set({ store }, v.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'bridge_needs_attention_workflows',
-      help: 'Running workflows in NEEDS_ATTENTION, by kind (visibility count at scrape time, cached)',
-      labelNames: ['kind'] as const,
-      registers: [registry],
-      async collect() {
-        const values = (await readAttention?.()) ?? {};
-        this.reset();
-        for (const [kind, n] of Object.entries(values)) this.set({ kind }, n);
-      },
-    });
-  }
 }
+
+// Registered with the module; they read the latest registerTemporalGauges() wiring at every scrape.
+new Gauge({
+  name: 'bridge_walk_in_queued_receipts',
+  help: 'Walk-in receipts waiting in the store\'s deductions workflow for their Bitrix batch (query at scrape time, cached)',
+  labelNames: ['store'] as const,
+  registers: [registry],
+  async collect() {
+    const values = (await readQueues?.()) ?? {};
+    this.reset();
+    for (const [store, v] of Object.entries(values)) this.set({ store }, v.queued);
+  },
+});
+new Gauge({
+  name: 'bridge_walk_in_batches_in_flight',
+  help: 'Bitrix write-off batches the store\'s deductions workflow has running (query at scrape time, cached)',
+  labelNames: ['store'] as const,
+  registers: [registry],
+  async collect() {
+    const values = (await readQueues?.()) ?? {};
+    this.reset();
+    for (const [store, v] of Object.entries(values)) this.set({ store }, v.inFlight);
+  },
+});
+new Gauge({
+  name: 'bridge_needs_attention_workflows',
+  help: 'Running workflows in NEEDS_ATTENTION, by kind (visibility count at scrape time, cached)',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+  async collect() {
+    const values = (await readAttention?.()) ?? {};
+    this.reset();
+    for (const [kind, n] of Object.entries(values)) this.set({ kind }, n);
+  },
+});
 
 /** `GET /metrics`: the process registry in Prometheus's text format. */
 export async function metricsHandler(_req: Request, res: Response): Promise<void> {
