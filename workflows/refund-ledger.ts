@@ -18,6 +18,7 @@ import {
   type LedgerDecision,
   type LedgerEntry,
   type LedgerView,
+  type OrderSaleRecord,
   type RefundClaim,
   type SaleFacts,
 } from '../domain/refund';
@@ -28,6 +29,8 @@ export interface RefundLedgerInput {
   sale?: SaleFacts;
   entries?: LedgerEntry[];
   subscribers?: string[];
+  /** The order's sale as its payment workflow recorded it on completion (outlives that workflow's retention). */
+  orderSale?: OrderSaleRecord;
 }
 
 /** A refund asks to take back some of the sale; the answer comes back as `ledgerDecision` to `claim.replyTo`. */
@@ -38,7 +41,9 @@ export const refundCompletedSignal = defineSignal<[{ refundId: string }]>('refun
 /** Another workflow wants `ledgerChanged` now and after every change. */
 export const subscribeLedgerSignal = defineSignal<[{ workflowId: string }]>('subscribe');
 export const ledgerChangedSignal = defineSignal<[LedgerView]>('ledgerChanged');
-export const ledgerQuery = defineQuery<LedgerView & { sale?: SaleFacts }>('status');
+/** The payment workflow of an order, on completion: what a refund needs to find the sale later. */
+export const recordOrderSaleSignal = defineSignal<[OrderSaleRecord]>('recordOrderSale');
+export const ledgerQuery = defineQuery<LedgerView & { sale?: SaleFacts; orderSale?: OrderSaleRecord }>('status');
 
 const HISTORY_LIMIT = 5_000;
 
@@ -55,6 +60,7 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
   const subscribers = new Set<string>(input.subscribers ?? []);
   const outbox: { to: string; decision?: LedgerDecision; view?: boolean; quiet?: boolean }[] = [];
   let changed = false;
+  let orderSale = input.orderSale;
 
   const view = (): LedgerView => {
     const refundedAmount = entries.reduce((s, e) => s + e.amount, 0);
@@ -63,7 +69,11 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
     return { saleKey, paid: sale?.paid ?? 0, refundedAmount, completedAmount, fullyRefunded: last, refunds: entries.map((e) => ({ ...e })) };
   };
 
-  setHandler(ledgerQuery, () => ({ ...view(), sale }));
+  setHandler(ledgerQuery, () => ({ ...view(), sale, orderSale }));
+  setHandler(recordOrderSaleSignal, (record) => {
+    // The first record stands (a retried activity sends the same one again).
+    orderSale ??= record;
+  });
   setHandler(claimRefundSignal, ({ sale: facts, claim }) => {
     if (!sale) {
       sale = facts;
@@ -144,7 +154,7 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
     if (workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       // A claim that arrived meanwhile is answered first; its answer would not survive the new run.
-      if (outbox.length === 0 && !changed) await continueAsNew<typeof refundLedgerWorkflow>({ saleKey, sale, entries, subscribers: [...subscribers] });
+      if (outbox.length === 0 && !changed) await continueAsNew<typeof refundLedgerWorkflow>({ saleKey, sale, entries, subscribers: [...subscribers], ...(orderSale ? { orderSale } : {}) });
     }
   }
 }
