@@ -1,5 +1,5 @@
 import { Client } from '@temporalio/client';
-import { durationMs, loadEnv, loadPosConfig } from '../lib/config';
+import { durationMs, loadEnv, loadPosConfig, reportsDirOf } from '../lib/config';
 import { parseSigningKeys } from './signature';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
@@ -27,6 +27,7 @@ runMain(logger, async () => {
     config: loadPosConfig(env.POS_CONFIG),
     middlewareKeys: parseSigningKeys(env.MIDDLEWARE_KEYS),
     lifecycle,
+    reportsDir: reportsDirOf(env),
   });
   const { server, url } = await listen(app, env.API_PORT, env.API_HOST);
   logger.info({ url, temporal: target.describe }, 'API listening');

@@ -12,6 +12,7 @@ import type { SigningKey } from './signature';
 import type { PosConfig } from '../lib/config';
 import { sendError } from './errors';
 import { httpMetrics, metricsHandler, registerTemporalGauges } from './metrics';
+import { reportArchiveRouter } from './report-archive';
 
 export interface ApiDeps {
   client: Client;
@@ -23,6 +24,8 @@ export interface ApiDeps {
   middlewareKeys: SigningKey[];
   /** Set `shuttingDown` when the process is asked to stop: /readyz answers 503 from then on. */
   lifecycle?: ApiLifecycle;
+  /** The reconciliation report archive (REPORTS_DIR), served at /api/reconciliation/archive. */
+  reportsDir?: string;
 }
 
 export interface ApiLifecycle {
@@ -54,6 +57,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, config: deps.config, logger: deps.logger }));
   app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
   app.use(atolCallbackRouter({ client: deps.client, logger: deps.logger }));
+  app.use(reportArchiveRouter({ dir: deps.reportsDir, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use(reconciliationRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));

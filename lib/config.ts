@@ -36,6 +36,10 @@ const EnvSchema = z.object({
   API_SHUTDOWN_DELAY: EnvDuration.default('0s'),
   /** Then in-flight requests get this long to finish before their connections are closed. */
   API_SHUTDOWN_GRACE: EnvDuration.default('10s'),
+  /** Where finished reconciliation reports are archived (JSON + CSV per run); default DATA_DIR/reports. */
+  REPORTS_DIR: z.string().min(1).optional(),
+  /** How long archived reconciliation reports are kept, whatever Temporal's retention. */
+  RECONCILIATION_REPORTS_KEEP: EnvDuration.default('400d'),
   BITRIX_REST_URL: optionalUrl,
   BITRIX_APP_TOKEN: z.string().min(1).optional(),
   BITRIX_RATE_LIMIT_RPS: z.coerce.number().positive().default(2),
@@ -245,6 +249,11 @@ export function durationMs(text: string): number {
   if (!m) throw new ConfigError(`not a duration: ${text}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
+}
+
+/** The reconciliation report archive's folder: REPORTS_DIR, or DATA_DIR/reports. */
+export function reportsDirOf(env: EnvConfig): string {
+  return env.REPORTS_DIR ?? `${env.DATA_DIR.replace(/\/$/, '')}/reports`;
 }
 
 /** Outside systems not configured by URL are replaced by the built-in simulators (sandbox only). */

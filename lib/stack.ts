@@ -13,7 +13,7 @@ import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
 import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
-import type { EnvConfig, PosConfig } from './config';
+import { durationMs, type EnvConfig, type PosConfig } from './config';
 import type { Logger } from './logger';
 import { installTemporalRuntime } from './temporal-runtime';
 import type { TemporalTarget } from './temporal-connection';
@@ -37,6 +37,8 @@ export interface StackOptions {
   evotorDuplicateRate?: number;
   /** Bitrix activity tasks per second across all workers; undefined = BITRIX_RATE_LIMIT_RPS. */
   bitrixActivitiesPerSecond?: number | null;
+  /** Where reconciliation reports are archived (worker) and read (API); unset: not archived. */
+  reportsDir?: string;
   /** Task queues the in-process workers poll (default all); the others are left to separate worker processes. */
   workerTaskQueues?: TaskQueue[];
 }
@@ -191,6 +193,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
       taskQueues: opts.workerTaskQueues,
+      reportsDir: opts.reportsDir,
+      reportsKeepMs: durationMs(env.RECONCILIATION_REPORTS_KEEP),
     });
     const running = runWorkers(workers);
     stops.push(async () => {
@@ -206,6 +210,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       adminApiKey,
       config,
       middlewareKeys: parseSigningKeys(middlewareKeys),
+      reportsDir: opts.reportsDir,
     });
     const { server, url: apiUrl } = await listen(app, opts.ports?.api ?? env.API_PORT, env.API_HOST);
     stops.push(() => closeServer(server));

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadEnv, loadPosConfig, missingOutsideSystems } from '../lib/config';
+import { loadEnv, loadPosConfig, missingOutsideSystems, reportsDirOf } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { SANDBOX_INFO_FILE, type SandboxInfo } from '../lib/sandbox-info';
 import { ensureSearchAttributes } from '../lib/search-attributes-admin';
@@ -59,6 +59,7 @@ runMain(logger, async () => {
     temporalAddress,
     namespace: env.TEMPORAL_NAMESPACE,
     temporal: target,
+    reportsDir: resolve(reportsDirOf(env)),
     ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2, atol: env.API_PORT + 3, ferma: env.API_PORT + 4 },
   });
 

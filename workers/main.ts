@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { createClients } from '../lib/clients';
-import { durationMs, loadEnv, loadPosConfig } from '../lib/config';
+import { durationMs, loadEnv, loadPosConfig, reportsDirOf } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
 import { collectProcessMetrics } from '../lib/metrics';
@@ -55,6 +55,8 @@ runMain(logger, async () => {
     publicBaseUrl: env.PUBLIC_BASE_URL,
     taskQueues: parseTaskQueues(env.WORKER_TASK_QUEUES),
     workflowBundle,
+    reportsDir: reportsDirOf(env),
+    reportsKeepMs: durationMs(env.RECONCILIATION_REPORTS_KEEP),
     shutdownGraceTime: graceMs,
     shutdownForceTime: forceMs,
   });

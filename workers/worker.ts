@@ -17,6 +17,7 @@ import {
   createReconciliationTerminalActivities,
 } from '../activities/reconciliation/activities';
 import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
+import { createReportArchiveActivities } from '../activities/reports/archive';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { TASK_QUEUES } from '../domain/payment';
 
@@ -47,6 +48,9 @@ export interface WorkerDeps {
   taskQueues?: TaskQueue[];
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where finished reconciliation reports are archived (unset: not archived), and for how long. */
+  reportsDir?: string;
+  reportsKeepMs?: number;
   /** On shutdown, running activities get this long to finish; then they are cancelled (WORKER_SHUTDOWN). */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** From the start of shutdown, when the worker stops waiting for cancelled activities and fails instead. */
@@ -92,6 +96,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createTemporalActivities({ client: deps.client, config: deps.config }),
           ...createRefundLookupActivities({ client: deps.client, config: deps.config }),
           ...createReconciliationTemporalActivities({ client: deps.client, config: deps.config }),
+          ...createReportArchiveActivities({ dir: deps.reportsDir, keepMs: deps.reportsKeepMs ?? 400 * 86_400_000, logger: deps.logger.child({ system: 'reports' }) }),
         },
       }),
     [TASK_QUEUES.deductions]: () => Worker.create({ ...common, taskQueue: TASK_QUEUES.deductions, workflowBundle }),
