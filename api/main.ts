@@ -6,6 +6,7 @@ import { onShutdown, runMain } from '../lib/main-helpers';
 import { collectProcessMetrics } from '../lib/metrics';
 import { connectClient, temporalTarget } from '../lib/temporal-connection';
 import { handoverMetricsInterceptor } from './metrics';
+import { tracingFromEnv } from '../lib/tracing';
 import { closeGracefully, createApi, listen, type ApiLifecycle } from './server';
 
 // Production API process: the webhook doors and the admin API, in front of Temporal (TEMPORAL_ADDRESS, TLS / API key).
@@ -15,7 +16,12 @@ runMain(logger, async () => {
   const env = loadEnv();
   const target = temporalTarget(process.env, { namespace: env.TEMPORAL_NAMESPACE });
   const connection = await connectClient(target);
-  const client = new Client({ connection, namespace: target.namespace, interceptors: { workflow: [handoverMetricsInterceptor()] } });
+  const tracing = tracingFromEnv(env, 'bitrix-pos-bridge-api');
+  const client = new Client({
+    connection,
+    namespace: target.namespace,
+    interceptors: { workflow: [handoverMetricsInterceptor(), ...(tracing ? [tracing.clientInterceptor] : [])] },
+  });
   collectProcessMetrics();
   const lifecycle: ApiLifecycle = { shuttingDown: false };
   const app = createApi({
@@ -38,6 +44,7 @@ runMain(logger, async () => {
     async () => {
       await closeGracefully(server, lifecycle, { delayMs, graceMs });
       await connection.close();
+      await tracing?.shutdown().catch(() => undefined);
     },
     { hardLimitMs: delayMs + graceMs + 5_000 },
   );

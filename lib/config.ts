@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   API_SHUTDOWN_DELAY: EnvDuration.default('0s'),
   /** Then in-flight requests get this long to finish before their connections are closed. */
   API_SHUTDOWN_GRACE: EnvDuration.default('10s'),
+  /** `otlp`: OpenTelemetry spans of hand-overs and activities, sent to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT. */
+  TRACING: z.enum(['off', 'otlp']).default('off'),
   /** Where finished reconciliation reports are archived (JSON + CSV per run); default DATA_DIR/reports. */
   REPORTS_DIR: z.string().min(1).optional(),
   /** How long archived reconciliation reports are kept, whatever Temporal's retention. */

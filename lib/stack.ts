@@ -17,6 +17,7 @@ import { durationMs, type EnvConfig, type PosConfig } from './config';
 import type { Logger } from './logger';
 import { installTemporalRuntime } from './temporal-runtime';
 import type { TemporalTarget } from './temporal-connection';
+import type { Tracing } from './tracing';
 import { handoverMetricsInterceptor } from '../api/metrics';
 
 export interface StackOptions {
@@ -37,6 +38,8 @@ export interface StackOptions {
   evotorDuplicateRate?: number;
   /** Bitrix activity tasks per second across all workers; undefined = BITRIX_RATE_LIMIT_RPS. */
   bitrixActivitiesPerSecond?: number | null;
+  /** OpenTelemetry tracing of the client's hand-overs and the activities (lib/tracing); unset: none. */
+  tracing?: Tracing;
   /** Where reconciliation reports are archived (worker) and read (API); unset: not archived. */
   reportsDir?: string;
   /** Task queues the in-process workers poll (default all); the others are left to separate worker processes. */
@@ -177,7 +180,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => nativeConnection.close());
     const connection = await Connection.connect(connectionOptions);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: opts.namespace, interceptors: { workflow: [handoverMetricsInterceptor()] } });
+    const client = new Client({
+      connection,
+      namespace: opts.namespace,
+      interceptors: { workflow: [handoverMetricsInterceptor(), ...(opts.tracing ? [opts.tracing.clientInterceptor] : [])] },
+    });
 
     const workers = await createWorkers({
       connection: nativeConnection,
@@ -194,6 +201,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
       taskQueues: opts.workerTaskQueues,
       reportsDir: opts.reportsDir,
+      activityInterceptors: opts.tracing?.activityInterceptors,
       reportsKeepMs: durationMs(env.RECONCILIATION_REPORTS_KEEP),
     });
     const running = runWorkers(workers);

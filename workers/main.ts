@@ -8,6 +8,7 @@ import { freePort } from '../lib/ports';
 import { connectClient, connectNative, temporalTarget } from '../lib/temporal-connection';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { prebuiltWorkflowBundle } from '../lib/workflow-bundle';
+import { tracingFromEnv } from '../lib/tracing';
 import { startWorkerMetricsServer } from '../lib/worker-metrics';
 import { ALL_TASK_QUEUES, createWorkers, runWorkers, type TaskQueue } from './worker';
 import { ConfigError } from '../lib/config';
@@ -42,11 +43,12 @@ runMain(logger, async () => {
     logger.info({ url: metrics.url }, 'worker metrics served');
   }
 
+  const tracing = tracingFromEnv(env, 'bitrix-pos-bridge-worker');
   const connection = await connectNative(target);
   const clientConnection = await connectClient(target);
   const workers = await createWorkers({
     connection,
-    client: new Client({ connection: clientConnection, namespace: target.namespace }),
+    client: new Client({ connection: clientConnection, namespace: target.namespace, interceptors: { workflow: tracing ? [tracing.clientInterceptor] : [] } }),
     namespace: target.namespace,
     config,
     ...createClients(env, logger),
@@ -59,6 +61,7 @@ runMain(logger, async () => {
     reportsKeepMs: durationMs(env.RECONCILIATION_REPORTS_KEEP),
     shutdownGraceTime: graceMs,
     shutdownForceTime: forceMs,
+    activityInterceptors: tracing?.activityInterceptors,
   });
   const running = runWorkers(workers);
   const closed = running
@@ -67,6 +70,7 @@ runMain(logger, async () => {
       await connection.close().catch(() => undefined);
       await clientConnection.close().catch(() => undefined);
       await metrics?.close();
+      await tracing?.shutdown().catch(() => undefined);
     });
   onShutdown(
     logger,

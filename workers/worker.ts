@@ -51,6 +51,8 @@ export interface WorkerDeps {
   /** Where finished reconciliation reports are archived (unset: not archived), and for how long. */
   reportsDir?: string;
   reportsKeepMs?: number;
+  /** Activity interceptors (OpenTelemetry tracing: lib/tracing). */
+  activityInterceptors?: NonNullable<WorkerOptions['interceptors']>['activity'];
   /** On shutdown, running activities get this long to finish; then they are cancelled (WORKER_SHUTDOWN). */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** From the start of shutdown, when the worker stops waiting for cancelled activities and fails instead. */
@@ -69,6 +71,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: deps.namespace,
     ...(deps.shutdownGraceTime !== undefined ? { shutdownGraceTime: deps.shutdownGraceTime } : {}),
     ...(deps.shutdownForceTime !== undefined ? { shutdownForceTime: deps.shutdownForceTime } : {}),
+    ...(deps.activityInterceptors ? { interceptors: { activity: deps.activityInterceptors } } : {}),
   };
   const queues = new Set<TaskQueue>(deps.taskQueues ?? ALL_TASK_QUEUES);
   const runsWorkflows = queues.has(TASK_QUEUES.workflows) || queues.has(TASK_QUEUES.deductions);
