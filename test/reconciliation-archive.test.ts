@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ReconciliationReport } from '../domain/reconciliation';
 import { admin } from './support/refunds';
+import { deleteAsRetentionWould } from './support/retention';
 import { eventually, startTestStack, type TestStack } from './support/stack';
 
 // Reconciliation reports are the results of closed workflows, which vanish with the namespace's retention.
@@ -39,16 +39,7 @@ describe('reconciliation reports outlive retention', () => {
     expect(existsSync(join(dir, '2001-01-01'))).toBe(false);
 
     // Retention passes: the run's workflow is deleted; the live report door no longer has it, the archive does.
-    // (every run of it: a run that continued as new has several)
-    await eventually(async () => {
-      try {
-        const { runId } = await stack.client.workflow.getHandle(report.runId).describe();
-        await stack.client.workflowService.deleteWorkflowExecution({ namespace: stack.namespace, workflowExecution: { workflowId: report.runId, runId } });
-        return undefined;
-      } catch (e) {
-        return e instanceof WorkflowNotFoundError ? true : undefined;
-      }
-    }, 'the run deleted', 60_000);
+    await deleteAsRetentionWould(stack, report.runId);
     await eventually(async () => ((await admin(stack).get(`/api/reconciliation/reports/${day}`)).status === 404 ? true : undefined), 'the live report gone');
 
     const listed = await admin(stack).get<{ days: string[] }>('/api/reconciliation/archive');

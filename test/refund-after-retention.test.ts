@@ -1,7 +1,7 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { OrderSaleRecord } from '../domain/refund';
 import { ledgerQuery } from '../workflows/refund-ledger';
 import { BEANS, GRINDER, payOrderAtTerminal, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
+import { deleteAsRetentionWould } from './support/retention';
 import { eventually, startTestStack, type TestStack } from './support/stack';
 
 // A refund weeks after the sale: by then the namespace's retention has removed the closed payment workflow a
@@ -30,15 +30,7 @@ describe('a refund after the payment workflow is gone (retention)', () => {
     expect((await stack.client.workflow.getHandle(paymentId).describe()).status.name).toBe('COMPLETED');
 
     // Retention passes: the closed payment workflow (and its history) is deleted.
-    await stack.client.workflowService.deleteWorkflowExecution({ namespace: stack.namespace, workflowExecution: { workflowId: paymentId } });
-    await eventually(async () => {
-      try {
-        await stack.client.workflow.getHandle(paymentId).describe();
-        return undefined;
-      } catch (e) {
-        return e instanceof WorkflowNotFoundError ? true : undefined;
-      }
-    }, 'the payment workflow deleted');
+    await deleteAsRetentionWould(stack, paymentId);
 
     const refund = stack.evotor.payback(STORES.msk.device, { baseDocumentId: sale.id });
     await stack.evotor.flush();
