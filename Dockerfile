@@ -15,6 +15,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/config ./config
 COPY package.json ./
+# DATA_DIR (.data): the reconciliation report archive (REPORTS_DIR) lives there unless a volume is mounted elsewhere.
+RUN mkdir -p /app/.data/reports && chown -R node:node /app/.data
 USER node
 # Worker metrics (WORKER_METRICS_ADDRESS, e.g. 0.0.0.0:9464) and the API (API_PORT, /metrics on it).
 EXPOSE 8080 9464
