@@ -10,6 +10,7 @@ import { startStack } from '../lib/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { connectClient, temporalTarget, type TemporalTarget } from '../lib/temporal-connection';
+import { tracingFromEnv } from '../lib/tracing';
 
 
 const logger = createLogger('sandbox');
@@ -60,6 +61,7 @@ runMain(logger, async () => {
     namespace: env.TEMPORAL_NAMESPACE,
     temporal: target,
     reportsDir: resolve(reportsDirOf(env)),
+    tracing: tracingFromEnv(env, 'bitrix-pos-bridge-sandbox'),
     ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2, atol: env.API_PORT + 3, ferma: env.API_PORT + 4 },
   });
 
