@@ -1,16 +1,29 @@
-import { Client, Connection } from '@temporalio/client';
-import { durationMs, loadEnv, loadPosConfig } from '../lib/config';
+import { Client } from '@temporalio/client';
+import { durationMs, loadEnv, loadPosConfig, reportsDirOf } from '../lib/config';
 import { parseSigningKeys } from './signature';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
-import { createApi, listen } from './server';
+import { collectProcessMetrics } from '../lib/metrics';
+import { connectClient, temporalTarget } from '../lib/temporal-connection';
+import { handoverMetricsInterceptor } from './metrics';
+import { tracingFromEnv } from '../lib/tracing';
+import { closeGracefully, createApi, listen, type ApiLifecycle } from './server';
 
-// Production API process: the webhook doors and the admin API, in front of TEMPORAL_ADDRESS.
+// Production API process: the webhook doors and the admin API, in front of Temporal (TEMPORAL_ADDRESS, TLS / API key).
+// SIGTERM/SIGINT: /readyz answers 503, requests in flight are answered (API_SHUTDOWN_GRACE), then it exits.
 const logger = createLogger('api');
 runMain(logger, async () => {
   const env = loadEnv();
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const target = temporalTarget(process.env, { namespace: env.TEMPORAL_NAMESPACE });
+  const connection = await connectClient(target);
+  const tracing = tracingFromEnv(env, 'bitrix-pos-bridge-api');
+  const client = new Client({
+    connection,
+    namespace: target.namespace,
+    interceptors: { workflow: [handoverMetricsInterceptor(), ...(tracing ? [tracing.clientInterceptor] : [])] },
+  });
+  collectProcessMetrics();
+  const lifecycle: ApiLifecycle = { shuttingDown: false };
   const app = createApi({
     client,
     logger,
@@ -20,11 +33,20 @@ runMain(logger, async () => {
     adminApiKey: env.ADMIN_API_KEY,
     config: loadPosConfig(env.POS_CONFIG),
     middlewareKeys: parseSigningKeys(env.MIDDLEWARE_KEYS),
+    lifecycle,
+    reportsDir: reportsDirOf(env),
   });
   const { server, url } = await listen(app, env.API_PORT, env.API_HOST);
-  logger.info({ url }, 'API listening');
-  onShutdown(logger, async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await connection.close();
-  });
+  logger.info({ url, temporal: target.describe }, 'API listening');
+  const delayMs = durationMs(env.API_SHUTDOWN_DELAY);
+  const graceMs = durationMs(env.API_SHUTDOWN_GRACE);
+  onShutdown(
+    logger,
+    async () => {
+      await closeGracefully(server, lifecycle, { delayMs, graceMs });
+      await connection.close();
+      await tracing?.shutdown().catch(() => undefined);
+    },
+    { hardLimitMs: delayMs + graceMs + 5_000 },
+  );
 });

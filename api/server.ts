@@ -11,6 +11,8 @@ import { reconciliationRouter } from './routes/reconciliation';
 import type { SigningKey } from './signature';
 import type { PosConfig } from '../lib/config';
 import { sendError } from './errors';
+import { httpMetrics, metricsHandler, registerTemporalGauges } from './metrics';
+import { reportArchiveRouter } from './report-archive';
 
 export interface ApiDeps {
   client: Client;
@@ -22,16 +24,29 @@ export interface ApiDeps {
   adminApiKey?: string;
   config: PosConfig;
   middlewareKeys: SigningKey[];
+  /** Set `shuttingDown` when the process is asked to stop: /readyz answers 503 from then on. */
+  lifecycle?: ApiLifecycle;
+  /** The reconciliation report archive (REPORTS_DIR), served at /api/reconciliation/archive. */
+  reportsDir?: string;
+}
+
+export interface ApiLifecycle {
+  shuttingDown: boolean;
 }
 
 /** The HTTP doors: validate, authenticate, hand over to Temporal, answer. No business logic here. */
 export function createApi(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(httpMetrics());
+  registerTemporalGauges({ client: deps.client, config: deps.config, logger: deps.logger });
+  app.get('/metrics', metricsHandler);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // A stopping API takes no new work: load balancers take it out while its in-flight requests finish.
+    if (deps.lifecycle?.shuttingDown) return sendError(res, 503, 'shutting down');
     try {
       await deps.client.workflowService.getSystemInfo({});
       res.json({ status: 'ready', temporal: 'reachable' });
@@ -44,6 +59,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, config: deps.config, logger: deps.logger }));
   app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
   app.use(fiscalCallbacksRouter({ client: deps.client, logger: deps.logger }));
+  app.use(reportArchiveRouter({ dir: deps.reportsDir, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use(reconciliationRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use(adminRouter({ client: deps.client, adminApiKey: deps.adminApiKey, logger: deps.logger }));
   app.use((req, res) => sendError(res, 404, `no such endpoint: ${req.method} ${req.path}`));
@@ -56,6 +72,23 @@ export function createApi(deps: ApiDeps): express.Express {
     sendError(res, 503, 'temporarily unable to accept the request; retry later');
   });
   return app;
+}
+
+/**
+ * Stops an API gracefully: /readyz answers 503 at once; after `delayMs` (time for a load balancer to notice)
+ * no new connection is accepted, requests in flight get `graceMs` to be answered, then the rest is closed.
+ */
+export async function closeGracefully(server: Server, lifecycle: ApiLifecycle, opts: { delayMs: number; graceMs: number }): Promise<void> {
+  lifecycle.shuttingDown = true;
+  if (opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections are closed as soon as their request is answered.
+  server.closeIdleConnections();
+  const idle = setInterval(() => server.closeIdleConnections(), 100);
+  const timer = setTimeout(() => server.closeAllConnections(), opts.graceMs);
+  await closed;
+  clearInterval(idle);
+  clearTimeout(timer);
 }
 
 export function listen(app: express.Express, port: number, host = '127.0.0.1'): Promise<{ server: Server; url: string }> {

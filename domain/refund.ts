@@ -35,6 +35,26 @@ export interface SaleFacts {
   currency: string;
 }
 
+/**
+ * What a later refund needs to know about an order's sale, recorded into the order's ledger
+ * (`refund-ledger:order:{orderId}`, which stays open) when the payment workflow completes: the closed payment
+ * workflow itself is gone once the namespace's retention has passed, the ledger is not.
+ */
+export interface OrderSaleRecord {
+  orderId: string;
+  accountNumber?: string;
+  storeId?: string;
+  /** The payment workflow's final stage. */
+  stage: string;
+  paidAmount: Kopecks;
+  currency?: string;
+  /** The terminal receipts that paid it (their ids are the Bitrix payment's psInvoiceId). */
+  payments: Pick<TerminalPayment, 'receiptId' | 'paidAt'>[];
+  /** The sale's fiscal receipt (`source: 'atol' | 'ferma'`: the refund receipt mirrors it). */
+  fiscal?: FiscalAttributes;
+  recordedAt: string;
+}
+
 /** A refund's request to its sale's ledger. */
 export interface RefundClaim {
   /** The refund receipt id: a claim made twice is answered the same. */

@@ -12,6 +12,8 @@ export class ConfigError extends Error {
 const optionalUrl = z.string().url().optional();
 const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
 
+const EnvDuration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "500ms", "30s", "15m" or "1d"');
+
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -22,6 +24,24 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   /** Task queues this worker process serves, comma-separated (default: all). */
   WORKER_TASK_QUEUES: z.string().regex(/^[a-z-]+(,[a-z-]+)*$/, 'comma-separated task queue names').optional(),
+  /** Running activities get this long to finish when the worker is asked to stop; then they are cancelled. */
+  WORKER_SHUTDOWN_GRACE: EnvDuration.default('30s'),
+  /** After the grace time, how long cancelled activities get to hand back before the worker gives up and exits. */
+  WORKER_SHUTDOWN_FORCE: EnvDuration.default('10s'),
+  /** host:port where the worker serves Prometheus metrics (its own and the Temporal SDK's); unset = off. */
+  WORKER_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port, e.g. 0.0.0.0:9464').optional(),
+  /** A prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js, found by itself). */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /** After SIGTERM the API answers /readyz 503 for this long before it stops accepting connections. */
+  API_SHUTDOWN_DELAY: EnvDuration.default('0s'),
+  /** Then in-flight requests get this long to finish before their connections are closed. */
+  API_SHUTDOWN_GRACE: EnvDuration.default('10s'),
+  /** `otlp`: OpenTelemetry spans of hand-overs and activities, sent to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT. */
+  TRACING: z.enum(['off', 'otlp']).default('off'),
+  /** Where finished reconciliation reports are archived (JSON + CSV per run); default DATA_DIR/reports. */
+  REPORTS_DIR: z.string().min(1).optional(),
+  /** How long archived reconciliation reports are kept, whatever Temporal's retention. */
+  RECONCILIATION_REPORTS_KEEP: EnvDuration.default('400d'),
   BITRIX_REST_URL: optionalUrl,
   BITRIX_APP_TOKEN: z.string().min(1).optional(),
   /** Bitrix events whose `ts` is older than this are refused (a replayed or long-delayed event). */
@@ -233,6 +253,11 @@ export function durationMs(text: string): number {
   if (!m) throw new ConfigError(`not a duration: ${text}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
+}
+
+/** The reconciliation report archive's folder: REPORTS_DIR, or DATA_DIR/reports. */
+export function reportsDirOf(env: EnvConfig): string {
+  return env.REPORTS_DIR ?? `${env.DATA_DIR.replace(/\/$/, '')}/reports`;
 }
 
 /** Outside systems not configured by URL are replaced by the built-in simulators (sandbox only). */

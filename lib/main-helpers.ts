@@ -11,13 +11,22 @@ export function runMain(logger: Logger, main: () => Promise<void>): void {
   });
 }
 
-/** Calls `stop` once on SIGINT/SIGTERM; a second signal exits at once. */
-export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
+/**
+ * Calls `stop` once on SIGINT/SIGTERM and exits when it is done; a second signal exits at once. With
+ * `hardLimitMs`, a `stop` still running after that long is given up: the process exits with code 1.
+ */
+export function onShutdown(logger: Logger, stop: () => Promise<void>, opts: { hardLimitMs?: number } = {}): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (opts.hardLimitMs !== undefined) {
+      setTimeout(() => {
+        logger.error({ limitMs: opts.hardLimitMs }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, opts.hardLimitMs).unref();
+    }
     stop().then(
       () => process.exit(0),
       (e) => {

@@ -13,9 +13,12 @@ import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
 import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
-import type { EnvConfig, PosConfig } from './config';
+import { durationMs, type EnvConfig, type PosConfig } from './config';
 import type { Logger } from './logger';
 import { installTemporalRuntime } from './temporal-runtime';
+import type { TemporalTarget } from './temporal-connection';
+import type { Tracing } from './tracing';
+import { handoverMetricsInterceptor } from '../api/metrics';
 
 export interface StackOptions {
   env: EnvConfig;
@@ -23,6 +26,8 @@ export interface StackOptions {
   logger: Logger;
   temporalAddress: string;
   namespace: string;
+  /** How to connect (TLS, API key: lib/temporal-connection); unset = plain gRPC to temporalAddress. */
+  temporal?: TemporalTarget;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Ports for the API and simulators; 0 = ephemeral. */
   ports?: { api?: number; bitrix?: number; evotor?: number; atol?: number; ferma?: number };
@@ -33,6 +38,10 @@ export interface StackOptions {
   evotorDuplicateRate?: number;
   /** Bitrix activity tasks per second across all workers; undefined = BITRIX_RATE_LIMIT_RPS. */
   bitrixActivitiesPerSecond?: number | null;
+  /** OpenTelemetry tracing of the client's hand-overs and the activities (lib/tracing); unset: none. */
+  tracing?: Tracing;
+  /** Where reconciliation reports are archived (worker) and read (API); unset: not archived. */
+  reportsDir?: string;
   /** Task queues the in-process workers poll (default all); the others are left to separate worker processes. */
   workerTaskQueues?: TaskQueue[];
 }
@@ -166,11 +175,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const atolClient = new AtolClient({ apiUrl: env.ATOL_API_URL ?? atol!.url, ...atolCredentials, logger: logger.child({ system: 'atol' }) });
 
-    const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    const connectionOptions = opts.temporal?.connectionOptions ?? { address: opts.temporalAddress };
+    const nativeConnection = await NativeConnection.connect(connectionOptions);
     stops.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address: opts.temporalAddress });
+    const connection = await Connection.connect(connectionOptions);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: opts.namespace });
+    const client = new Client({
+      connection,
+      namespace: opts.namespace,
+      interceptors: { workflow: [handoverMetricsInterceptor(), ...(opts.tracing ? [opts.tracing.clientInterceptor] : [])] },
+    });
 
     const workers = await createWorkers({
       connection: nativeConnection,
@@ -186,6 +200,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
       taskQueues: opts.workerTaskQueues,
+      reportsDir: opts.reportsDir,
+      activityInterceptors: opts.tracing?.activityInterceptors,
+      reportsKeepMs: durationMs(env.RECONCILIATION_REPORTS_KEEP),
     });
     const running = runWorkers(workers);
     stops.push(async () => {
@@ -201,6 +218,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       adminApiKey,
       config,
       middlewareKeys: parseSigningKeys(middlewareKeys),
+      reportsDir: opts.reportsDir,
     });
     const { server, url: apiUrl } = await listen(app, opts.ports?.api ?? env.API_PORT, env.API_HOST);
     stops.push(() => closeServer(server));

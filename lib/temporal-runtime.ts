@@ -8,7 +8,12 @@ let installed = false;
  * our pino logger, one JSON line per event, with workflow/activity ids as fields. Call once per process,
  * before any worker or native connection is created.
  */
-export function installTemporalRuntime(logger: Logger, level: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO'): void {
+export function installTemporalRuntime(
+  logger: Logger,
+  level: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO',
+  /** host:port where the SDK's core serves its Prometheus metrics (workflow/activity task latencies, slots, polls…). */
+  metricsBindAddress?: string,
+): void {
   if (installed) return;
   installed = true;
   const temporalLogger = logger.child({ subsystem: 'temporal' });
@@ -27,7 +32,12 @@ export function installTemporalRuntime(logger: Logger, level: 'TRACE' | 'DEBUG' 
   try {
     Runtime.install({
       logger: new DefaultLogger(level, write),
-      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+      telemetryOptions: {
+        logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+        ...(metricsBindAddress
+          ? { metrics: { prometheus: { bindAddress: metricsBindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } }
+          : {}),
+      },
     });
   } catch (e) {
     logger.debug({ err: (e as Error).message }, 'Temporal runtime already installed');

@@ -72,6 +72,11 @@ async function main(): Promise<void> {
     await h.signal(paymentReceivedSignal, payment('r-1', 60_00));
     await h.signal(paymentReceivedSignal, payment('r-2', 40_00));
   });
+  // The same path since a completed payment records its sale into its refund ledger (patched 'record-sale-for-refunds').
+  await scenario('pos-payment-terminal-completed-sale-recorded', fakeWorld(), async (h) => {
+    await untilStage(h, 'AWAITING_PAYMENT');
+    await h.signal(paymentReceivedSignal, payment('r-11', 100_00));
+  });
   await scenario('pos-payment-atol-fail-retry-completed', fakeWorld({ fiscalMode: 'atol', atolReports: [{ status: 'wait' }, { status: 'fail', error: 'register error' }, { status: 'done', fiscal: { ...FISCAL, source: 'atol' } }] }), async (h) => {
     await untilStage(h, 'AWAITING_PAYMENT');
     await h.signal(paymentReceivedSignal, payment('r-3'));
@@ -142,6 +147,8 @@ async function recordFromStack(save: (name: string, handle: WorkflowHandle) => P
     await waitForRefund(stack, 'msk', partial, 'COMPLETED');
     await save('refund-partial-completed', refundHandle(stack, 'msk', partial.id));
     await save('refund-ledger-order-open', stack.client.workflow.getHandle(`refund-ledger:order:${paid.order.id}`));
+    // Since 'record-sale-for-refunds' the ledger is started by the completed payment (recordOrderSale), then claimed.
+    await save('refund-ledger-order-sale-recorded', stack.client.workflow.getHandle(`refund-ledger:order:${paid.order.id}`));
 
     // Cancelled by support while the payment was being confirmed (the saga), then refunded at the terminal (ATOL store).
     const confirming = await payOrderAtTerminal(stack, 'ekb', [{ product: GRINDER, quantity: 1 }], {

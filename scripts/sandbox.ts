@@ -1,8 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadEnv, loadPosConfig, missingOutsideSystems } from '../lib/config';
+import { loadEnv, loadPosConfig, missingOutsideSystems, reportsDirOf } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { SANDBOX_INFO_FILE, type SandboxInfo } from '../lib/sandbox-info';
 import { ensureSearchAttributes } from '../lib/search-attributes-admin';
@@ -10,6 +9,8 @@ import { onShutdown, runMain } from '../lib/main-helpers';
 import { startStack } from '../lib/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { connectClient, temporalTarget, type TemporalTarget } from '../lib/temporal-connection';
+import { tracingFromEnv } from '../lib/tracing';
 
 
 const logger = createLogger('sandbox');
@@ -37,8 +38,11 @@ runMain(logger, async () => {
     temporalUiUrl = `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
   }
 
-  else {
-    const connection = await Connection.connect({ address: temporalAddress });
+  let target: TemporalTarget | undefined;
+  if (!temporal) {
+    // A server of our own (a cluster, Temporal Cloud): TLS / API key from the environment.
+    target = temporalTarget(process.env, { namespace: env.TEMPORAL_NAMESPACE });
+    const connection = await connectClient(target);
     try {
       await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE, logger);
     } catch (e) {
@@ -55,6 +59,9 @@ runMain(logger, async () => {
     logger,
     temporalAddress,
     namespace: env.TEMPORAL_NAMESPACE,
+    temporal: target,
+    reportsDir: resolve(reportsDirOf(env)),
+    tracing: tracingFromEnv(env, 'bitrix-pos-bridge-sandbox'),
     ports: { api: env.API_PORT, bitrix: env.API_PORT + 1, evotor: env.API_PORT + 2, atol: env.API_PORT + 3, ferma: env.API_PORT + 4 },
   });
 

@@ -1,10 +1,15 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { createClients } from '../lib/clients';
-import { loadEnv, loadPosConfig } from '../lib/config';
+import { durationMs, loadEnv, loadPosConfig, reportsDirOf } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
+import { collectProcessMetrics } from '../lib/metrics';
+import { freePort } from '../lib/ports';
+import { connectClient, connectNative, temporalTarget } from '../lib/temporal-connection';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { prebuiltWorkflowBundle } from '../lib/workflow-bundle';
+import { tracingFromEnv } from '../lib/tracing';
+import { startWorkerMetricsServer } from '../lib/worker-metrics';
 import { ALL_TASK_QUEUES, createWorkers, runWorkers, type TaskQueue } from './worker';
 import { ConfigError } from '../lib/config';
 
@@ -16,31 +21,68 @@ function parseTaskQueues(text: string | undefined): TaskQueue[] | undefined {
   return names as TaskQueue[];
 }
 
-// Production worker process: connects to TEMPORAL_ADDRESS and runs every task queue's worker.
+// Production worker process: connects to Temporal (TEMPORAL_ADDRESS, TLS / API key) and runs every task queue's worker.
+// SIGTERM/SIGINT: the workers stop polling, running activities get WORKER_SHUTDOWN_GRACE to finish, are then
+// cancelled (their calls abandoned, so Temporal retries them at once on another worker), and the process exits.
 const logger = createLogger('worker');
 runMain(logger, async () => {
   const env = loadEnv();
   const config = loadPosConfig(env.POS_CONFIG);
-  installTemporalRuntime(logger);
-  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
-  const connection = await NativeConnection.connect({ address });
-  const clientConnection = await Connection.connect({ address });
+  const target = temporalTarget(process.env, { namespace: env.TEMPORAL_NAMESPACE });
+  const graceMs = durationMs(env.WORKER_SHUTDOWN_GRACE);
+  const forceMs = graceMs + durationMs(env.WORKER_SHUTDOWN_FORCE);
+  const workflowBundle = prebuiltWorkflowBundle(env.WORKFLOW_BUNDLE_PATH);
+
+  // The SDK's own metrics are served by its core on a loopback port and read through by our /metrics.
+  const coreMetricsAddress = env.WORKER_METRICS_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
+  installTemporalRuntime(logger, 'INFO', coreMetricsAddress);
+  let metrics: Awaited<ReturnType<typeof startWorkerMetricsServer>> | undefined;
+  if (env.WORKER_METRICS_ADDRESS) {
+    collectProcessMetrics();
+    metrics = await startWorkerMetricsServer({ address: env.WORKER_METRICS_ADDRESS, coreAddress: coreMetricsAddress, logger });
+    logger.info({ url: metrics.url }, 'worker metrics served');
+  }
+
+  const tracing = tracingFromEnv(env, 'bitrix-pos-bridge-worker');
+  const connection = await connectNative(target);
+  const clientConnection = await connectClient(target);
   const workers = await createWorkers({
     connection,
-    client: new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE }),
-    namespace: env.TEMPORAL_NAMESPACE,
+    client: new Client({ connection: clientConnection, namespace: target.namespace, interceptors: { workflow: tracing ? [tracing.clientInterceptor] : [] } }),
+    namespace: target.namespace,
     config,
     ...createClients(env, logger),
     logger,
     bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
     publicBaseUrl: env.PUBLIC_BASE_URL,
     taskQueues: parseTaskQueues(env.WORKER_TASK_QUEUES),
+    workflowBundle,
+    reportsDir: reportsDirOf(env),
+    reportsKeepMs: durationMs(env.RECONCILIATION_REPORTS_KEEP),
+    shutdownGraceTime: graceMs,
+    shutdownForceTime: forceMs,
+    activityInterceptors: tracing?.activityInterceptors,
   });
-  onShutdown(logger, async () => {
-    for (const w of workers) w.shutdown();
-  });
-  logger.info({ namespace: env.TEMPORAL_NAMESPACE }, 'workers running');
-  await runWorkers(workers);
-  await connection.close();
-  await clientConnection.close();
+  const running = runWorkers(workers);
+  const closed = running
+    .catch((e: unknown) => logger.error({ err: e }, 'a worker failed'))
+    .finally(async () => {
+      await connection.close().catch(() => undefined);
+      await clientConnection.close().catch(() => undefined);
+      await metrics?.close();
+      await tracing?.shutdown().catch(() => undefined);
+    });
+  onShutdown(
+    logger,
+    async () => {
+      const started = Date.now();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await closed;
+      logger.info({ ms: Date.now() - started }, 'workers drained');
+    },
+    // The SDK gives up at the force time; a little more for closing the connections.
+    { hardLimitMs: forceMs + 5_000 },
+  );
+  logger.info({ ...target.describe, prebuiltWorkflowBundle: Boolean(workflowBundle), shutdownGraceMs: graceMs }, 'workers running');
+  await running;
 });

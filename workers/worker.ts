@@ -17,6 +17,7 @@ import {
   createReconciliationTerminalActivities,
 } from '../activities/reconciliation/activities';
 import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
+import { createReportArchiveActivities } from '../activities/reports/archive';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 
 export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
@@ -47,6 +48,15 @@ export interface WorkerDeps {
   taskQueues?: TaskQueue[];
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where finished reconciliation reports are archived (unset: not archived), and for how long. */
+  reportsDir?: string;
+  reportsKeepMs?: number;
+  /** Activity interceptors (OpenTelemetry tracing: lib/tracing). */
+  activityInterceptors?: NonNullable<WorkerOptions['interceptors']>['activity'];
+  /** On shutdown, running activities get this long to finish; then they are cancelled (WORKER_SHUTDOWN). */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** From the start of shutdown, when the worker stops waiting for cancelled activities and fails instead. */
+  shutdownForceTime?: WorkerOptions['shutdownForceTime'];
 }
 
 const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error };
@@ -56,7 +66,13 @@ const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, e
  * limits are set in one place. They can run in one process (sandbox) or be split across many.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
-  const common = { connection: deps.connection, namespace: deps.namespace };
+  const common = {
+    connection: deps.connection,
+    namespace: deps.namespace,
+    ...(deps.shutdownGraceTime !== undefined ? { shutdownGraceTime: deps.shutdownGraceTime } : {}),
+    ...(deps.shutdownForceTime !== undefined ? { shutdownForceTime: deps.shutdownForceTime } : {}),
+    ...(deps.activityInterceptors ? { interceptors: { activity: deps.activityInterceptors } } : {}),
+  };
   const queues = new Set<TaskQueue>(deps.taskQueues ?? ALL_TASK_QUEUES);
   const runsWorkflows = queues.has(TASK_QUEUES.workflows) || queues.has(TASK_QUEUES.deductions);
   // Bundled once for the two workflow task queues.
@@ -83,6 +99,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createTemporalActivities({ client: deps.client, config: deps.config }),
           ...createRefundLookupActivities({ client: deps.client, config: deps.config }),
           ...createReconciliationTemporalActivities({ client: deps.client, config: deps.config }),
+          ...createReportArchiveActivities({ dir: deps.reportsDir, keepMs: deps.reportsKeepMs ?? 400 * 86_400_000, logger: deps.logger.child({ system: 'reports' }) }),
         },
       }),
     [TASK_QUEUES.deductions]: () => Worker.create({ ...common, taskQueue: TASK_QUEUES.deductions, workflowBundle }),

@@ -20,6 +20,7 @@ import type { BitrixActivities, OrderContext, PickupStore } from '../activities/
 import type { TerminalActivities } from '../activities/terminals/activities';
 import type { FermaActivities } from '../activities/ferma/activities';
 import type { FiscalActivities } from '../activities/fiscal/activities';
+import type { RefundLookupActivities } from '../activities/refund/lookup';
 import { cloudSellExternalId, type FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
 import { paymentBelongsToStore, type PaymentStage, type PosPaymentInput, type PosPaymentResult, type PosPaymentStatus, type TerminalPayment } from '../domain/payment';
@@ -61,6 +62,7 @@ const terminal = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.ev
 const terminalPush = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
 const fiscal = proxyActivities<FiscalActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const ferma = proxyActivities<FermaActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
+const saleRecords = proxyActivities<Pick<RefundLookupActivities, 'recordOrderSale'>>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '30s', scheduleToCloseTimeout: '1h', retry });
 
 /** Ends the workflow early with an outcome chosen by a person or by Bitrix. */
 class Finish extends Error {
@@ -74,6 +76,8 @@ class Compensate extends Error {}
 
 /** Cancellation after payment asks the terminal for a refund and reverses what was done (saga) instead of stopping. */
 const REFUND_ON_CANCEL = 'refund-on-cancel-after-payment';
+/** On completion the sale is recorded into the order's refund ledger, which outlives this workflow's retention. */
+const RECORD_SALE_FOR_REFUNDS = 'record-sale-for-refunds';
 
 const POLL_INITIAL_MS = 2_000;
 const POLL_MAX_MS = 60_000;
@@ -387,6 +391,29 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     }
   }
 
+  /**
+   * A refund finds its sale through this workflow, which vanishes when the namespace's retention has passed
+   * after it closed: the sale's facts go into the order's ledger, which stays open. Best effort — while this
+   * workflow is kept, refunds read it directly; a record that could not be written is logged, not a failure.
+   */
+  async function recordSaleForRefunds(): Promise<void> {
+    try {
+      await saleRecords.recordOrderSale({
+        orderId,
+        accountNumber: state.accountNumber,
+        storeId: state.storeId,
+        stage: 'COMPLETED',
+        paidAmount: state.paidAmount,
+        currency: state.currency,
+        payments: state.payments.map((p) => ({ receiptId: p.receiptId, paidAt: p.paidAt })),
+        fiscal: state.fiscal,
+        recordedAt: now(),
+      });
+    } catch (err) {
+      log.warn('could not record the sale in its refund ledger', { orderId, error: (err as Error).message });
+    }
+  }
+
   /** Gets the 54-FZ receipt's fiscal attributes by the store's fiscal mode. */
   async function fiscalize(store: PickupStore, fiscalDeadlineMs: number): Promise<FiscalAttributes> {
     const deadlineAt = Date.now() + fiscalDeadlineMs;
@@ -578,6 +605,7 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
           'Refund the payment at the terminal (the card is needed for card payments), then resolve with a note.',
         );
     }
+    if (state.payments.length > 0 && patched(RECORD_SALE_FOR_REFUNDS)) await recordSaleForRefunds();
     enter('COMPLETED');
     return { ...state, outcome: 'COMPLETED' };
   } catch (err) {

@@ -4,6 +4,7 @@ import {
   continueAsNew,
   defineQuery,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -16,6 +17,7 @@ import type {
   ReconciliationTemporalActivities,
   ReconciliationTerminalActivities,
 } from '../activities/reconciliation/activities';
+import type { ReportArchiveActivities } from '../activities/reports/archive';
 import {
   addPage,
   newReport,
@@ -85,6 +87,9 @@ const terminal = proxyActivities<ReconciliationTerminalActivities>({
 });
 const bitrix = proxyActivities<ReconciliationBitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '2m', scheduleToCloseTimeout: '30m', retry });
 const temporal = proxyActivities<ReconciliationTemporalActivities>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '2m', scheduleToCloseTimeout: '10m', retry });
+const archive = proxyActivities<ReportArchiveActivities>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '1m', scheduleToCloseTimeout: '10m', retry });
+/** A finished run's report is archived (REPORTS_DIR), so that it outlives the namespace's retention. */
+const ARCHIVE_REPORT = 'archive-report';
 
 /**
  * One reconciliation run: reads the terminal documents of every Evotor store, the Bitrix POS payments and
@@ -177,6 +182,14 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
       report.finishedAt = new Date(Date.now()).toISOString();
       setCurrentDetails(reportSummary(report));
       log.info('reconciliation finished', { runId: report.runId, ...totalFound(report.counts), problems: report.problems.length });
+      if (patched(ARCHIVE_REPORT)) {
+        try {
+          await archive.archiveReconciliationReport(report);
+        } catch (err) {
+          // The report is still this run's result: a failed archive is logged, never the run's failure.
+          log.warn('reconciliation report not archived', { runId: report.runId, error: (err as Error).message });
+        }
+      }
       return report;
     }
     calls += spent;

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { kopecksToRubles } from '../domain/money';
-import { decideClaim, type LedgerDecision, type LedgerEntry, type LedgerView, type RefundClaim, type SaleFacts } from '../domain/refund';
+import { decideClaim, type LedgerDecision, type LedgerEntry, type LedgerView, type OrderSaleRecord, type RefundClaim, type SaleFacts } from '../domain/refund';
 import { PosOrderId, PosReceiptId, PosStore } from './search-attributes';
 import { orderCancellationWorkflowId } from '../domain/workflow-ids';
 
@@ -21,6 +21,8 @@ export interface RefundLedgerInput {
   sale?: SaleFacts;
   entries?: LedgerEntry[];
   subscribers?: string[];
+  /** The order's sale as its payment workflow recorded it on completion (outlives that workflow's retention). */
+  orderSale?: OrderSaleRecord;
 }
 
 /** A refund asks to take back some of the sale; the answer comes back as `ledgerDecision` to `claim.replyTo`. */
@@ -31,7 +33,9 @@ export const refundCompletedSignal = defineSignal<[{ refundId: string }]>('refun
 /** Another workflow wants `ledgerChanged` now and after every change. */
 export const subscribeLedgerSignal = defineSignal<[{ workflowId: string }]>('subscribe');
 export const ledgerChangedSignal = defineSignal<[LedgerView]>('ledgerChanged');
-export const ledgerQuery = defineQuery<LedgerView & { sale?: SaleFacts }>('status');
+/** The payment workflow of an order, on completion: what a refund needs to find the sale later. */
+export const recordOrderSaleSignal = defineSignal<[OrderSaleRecord]>('recordOrderSale');
+export const ledgerQuery = defineQuery<LedgerView & { sale?: SaleFacts; orderSale?: OrderSaleRecord }>('status');
 
 const HISTORY_LIMIT = 5_000;
 
@@ -48,6 +52,7 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
   const subscribers = new Set<string>(input.subscribers ?? []);
   const outbox: { to: string; decision?: LedgerDecision; view?: boolean; quiet?: boolean }[] = [];
   let changed = false;
+  let orderSale = input.orderSale;
 
   const view = (): LedgerView => {
     const refundedAmount = entries.reduce((s, e) => s + e.amount, 0);
@@ -56,7 +61,11 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
     return { saleKey, paid: sale?.paid ?? 0, refundedAmount, completedAmount, fullyRefunded: last, refunds: entries.map((e) => ({ ...e })) };
   };
 
-  setHandler(ledgerQuery, () => ({ ...view(), sale }));
+  setHandler(ledgerQuery, () => ({ ...view(), sale, orderSale }));
+  setHandler(recordOrderSaleSignal, (record) => {
+    // The first record stands (a retried activity sends the same one again).
+    orderSale ??= record;
+  });
   setHandler(claimRefundSignal, ({ sale: facts, claim }) => {
     if (!sale) {
       sale = facts;
@@ -137,7 +146,7 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<ne
     if (workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       // A claim that arrived meanwhile is answered first; its answer would not survive the new run.
-      if (outbox.length === 0 && !changed) await continueAsNew<typeof refundLedgerWorkflow>({ saleKey, sale, entries, subscribers: [...subscribers] });
+      if (outbox.length === 0 && !changed) await continueAsNew<typeof refundLedgerWorkflow>({ saleKey, sale, entries, subscribers: [...subscribers], ...(orderSale ? { orderSale } : {}) });
     }
   }
 }

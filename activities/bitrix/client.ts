@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { kopecksToRubleNumber, type Kopecks } from '../../domain/money';
 import type { OrderPayment, OrderShipment, OrderSnapshot } from '../../domain/order';
 import { createLogger, type Logger } from '../../lib/logger';
+import { outcomeOf, recordOutsideCall, recordRateLimitWait } from '../../lib/metrics';
+import { throwIfActivityCancelled, withActivityCancellation } from '../shared/cancellation';
 import { ExternalServiceError } from '../shared/errors';
 import {
   batchResultSchema,
@@ -214,6 +216,7 @@ export class BitrixClient {
         if (!(e instanceof ExternalServiceError) || !RATE_LIMIT_CODES.has(e.code) || attempt >= this.maxAttempts) throw e;
         const delay = e.retryAfterMs ?? this.retryBaseDelayMs * 2 ** (attempt - 1) * (1 + Math.random() / 2);
         this.log.warn({ method, attempt, code: e.code, delayMs: Math.round(delay) }, 'bitrix rate limit, backing off');
+        recordRateLimitWait('bitrix', delay);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -365,10 +368,13 @@ export class BitrixClient {
     let status: number;
     let text: string;
     let retryAfter: string | string[] | undefined;
+    const metricMethod = method.toLowerCase();
     try {
       const res = await request(`${this.baseUrl}${method}.json`, {
         method: 'POST',
         dispatcher: this.agent,
+        // A worker shutting down (past its grace time) cancels its activities: the call is abandoned at once.
+        signal: withActivityCancellation(),
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(params),
         headersTimeout: this.timeoutMs,
@@ -378,12 +384,29 @@ export class BitrixClient {
       retryAfter = res.headers['retry-after'];
       text = await res.body.text();
     } catch (e) {
+      const seconds = (Date.now() - started) / 1000;
+      try {
+        throwIfActivityCancelled();
+      } catch (cancelled) {
+        recordOutsideCall('bitrix', metricMethod, 'cancelled', seconds);
+        this.log.warn({ method, durationMs: Date.now() - started }, 'bitrix call abandoned: the activity was cancelled');
+        throw cancelled;
+      }
       const err = transportError(e);
+      recordOutsideCall('bitrix', metricMethod, outcomeOf(err), seconds);
       this.log.warn({ method, code: err.code, durationMs: Date.now() - started }, 'bitrix call failed in transport');
       throw err;
     }
     this.log.debug({ method, status, durationMs: Date.now() - started }, 'bitrix call');
-    return parseEnvelope<T>(method, status, text, retryAfterMs(retryAfter));
+    const seconds = (Date.now() - started) / 1000;
+    try {
+      const parsed = parseEnvelope<T>(method, status, text, retryAfterMs(retryAfter));
+      recordOutsideCall('bitrix', metricMethod, 'ok', seconds);
+      return parsed;
+    } catch (e) {
+      recordOutsideCall('bitrix', metricMethod, outcomeOf(e), seconds);
+      throw e;
+    }
   }
 }
 

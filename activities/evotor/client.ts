@@ -3,6 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
 import type { z } from 'zod';
 import { ExternalServiceError } from '../shared/errors';
+import { outcomeOf, pathShape, recordOutsideCall, recordRateLimitWait } from '../../lib/metrics';
+import { throwIfActivityCancelled, withActivityCancellation } from '../shared/cancellation';
 import { createLogger, type Logger } from '../../lib/logger';
 import {
   EvotorDeviceSchema,
@@ -219,22 +221,33 @@ export class EvotorCloudClient {
 
     const started = Date.now();
     const signal = AbortSignal.timeout(this.timeoutMs);
+    const metricMethod = `${method} ${pathShape(path)}`;
+    const record = (outcome: string) => recordOutsideCall('evotor', metricMethod, outcome, (Date.now() - started) / 1000);
     let status: number;
     let text: string;
     let resHeaders: IncomingHttpHeaders;
     try {
-      const res = await request(url, { method: method as 'GET' | 'POST', headers, body, signal });
+      const res = await request(url, { method: method as 'GET' | 'POST', headers, body, signal: withActivityCancellation(signal) });
       status = res.statusCode;
       resHeaders = res.headers;
       text = await res.body.text();
     } catch (e) {
+      try {
+        throwIfActivityCancelled();
+      } catch (cancelled) {
+        record('cancelled');
+        throw cancelled;
+      }
       if (signal.aborted) {
+        record('timeout');
         throw new ExternalServiceError('evotor', 'TIMEOUT', `${method} ${path}: no answer within ${this.timeoutMs} ms`, true);
       }
+      record('network');
       throw new ExternalServiceError('evotor', 'NETWORK', `${method} ${path}: ${(e as Error).message}`, true);
     }
     const ms = Date.now() - started;
     this.noteRateLimit(status, resHeaders);
+    record(status >= 200 && status < 300 ? 'ok' : status === 404 && opts.notFoundIsNull ? 'ok' : outcomeOf({ httpStatus: status, code: status === 429 ? 'RATE_LIMITED' : undefined }));
 
     if (status === 404 && opts.notFoundIsNull) {
       this.log.debug({ method, path, status, ms }, 'evotor call');
@@ -298,6 +311,7 @@ export class EvotorCloudClient {
       throw new ExternalServiceError('evotor', 'RATE_LIMITED', `${method} ${path}: rate limit exhausted for ${wait} ms`, true, undefined, wait);
     }
     this.log.debug({ method, path, waitMs: wait }, 'evotor rate limit exhausted, waiting for reset');
+    recordRateLimitWait('evotor', wait);
     await sleep(wait);
   }
 

@@ -4,10 +4,12 @@ import type { QueryDefinition } from '@temporalio/common';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import type { Kopecks } from '../../domain/money';
 import { type PosPaymentStatus } from '../../domain/payment';
+import { type OrderSaleRecord } from '../../domain/refund';
 import type { ReceiptLine } from '../../domain/walk-in';
+import { PosOrderId, PosStore } from '../../workflows/search-attributes';
 import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
 import type { TerminalReceiptInput, TerminalReceiptState } from '../../workflows/terminal-receipt';
-import { posPaymentWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
+import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
 
 export interface RefundLookupDeps {
   client: Client;
@@ -17,6 +19,7 @@ export interface RefundLookupDeps {
 // The status queries of the workflows a sale may have gone through (both are named "status").
 const paymentStatusQuery = defineQuery<PosPaymentStatus>('status');
 const receiptStatusQuery = defineQuery<TerminalReceiptState>('status');
+const ledgerStatusQuery = defineQuery<{ orderSale?: OrderSaleRecord }>('status');
 
 export type RefundStore = Pick<StoreConfig, 'id' | 'fiscalMode' | 'bitrixStoreId' | 'terminalKind' | 'evotorStoreId' | 'evotorDeviceIds'>;
 
@@ -63,16 +66,26 @@ export function createRefundLookupActivities({ client, config }: RefundLookupDep
     return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<TerminalReceiptInput>(payload) : undefined;
   }
 
+  /** The sale as the payment workflow recorded it into the order's ledger when it completed. */
+  async function recordedSale(orderId: string): Promise<OrderSaleRecord | undefined> {
+    return (await queryOrNothing(refundLedgerWorkflowId(orderSaleKey(orderId)), ledgerStatusQuery))?.orderSale;
+  }
+
   async function orderSale(orderId: string, saleReceiptId: string | undefined): Promise<SaleLookup> {
     const handle = client.workflow.getHandle(posPaymentWorkflowId(orderId));
     let execution: string;
+    let status: Pick<PosPaymentStatus, 'paidAmount' | 'currency' | 'accountNumber' | 'fiscal'> & { stage: string; payments: OrderSaleRecord['payments'] };
     try {
       execution = (await handle.describe()).status.name;
+      status = await handle.query(paymentStatusQuery);
     } catch (e) {
-      if (e instanceof WorkflowNotFoundError) return pending(`order ${orderId} has no payment workflow yet`);
-      throw e;
+      if (!(e instanceof WorkflowNotFoundError)) throw e;
+      // Gone: never started yet, or closed and past the namespace's retention — then its ledger has the sale.
+      const record = await recordedSale(orderId);
+      if (!record) return pending(`order ${orderId} has no payment workflow yet`);
+      execution = 'COMPLETED';
+      status = record;
     }
-    const status = await handle.query(paymentStatusQuery);
     const sale = saleReceiptId ? status.payments.find((p) => p.receiptId === saleReceiptId) : status.payments[0];
     if (execution === 'RUNNING' && status.stage !== 'AWAITING_REFUND') {
       if (!sale) return pending(`the sale receipt has not reached order ${orderId}'s payment workflow yet`);
@@ -99,6 +112,25 @@ export function createRefundLookupActivities({ client, config }: RefundLookupDep
   }
 
   return {
+    /**
+     * Records an order's sale into its ledger (`refund-ledger:order:{orderId}`, started if need be; it stays
+     * open) so that a refund still finds the sale after the closed payment workflow is gone (retention).
+     */
+    async recordOrderSale(record: OrderSaleRecord): Promise<void> {
+      await client.workflow.signalWithStart('refundLedgerWorkflow', {
+        workflowId: refundLedgerWorkflowId(orderSaleKey(record.orderId)),
+        taskQueue: TASK_QUEUES.workflows,
+        args: [{ saleKey: orderSaleKey(record.orderId) }],
+        signal: 'recordOrderSale',
+        signalArgs: [record],
+        typedSearchAttributes: [
+          { key: PosOrderId, value: record.orderId },
+          ...(record.storeId ? [{ key: PosStore, value: record.storeId }] : []),
+        ],
+        staticSummary: `Refunds of order ${record.orderId}`,
+      });
+    },
+
     /** Our store of a refund receipt, and how long a refund may wait for its sale. */
     async refundSettings(input: { terminalStoreId: string; storeId?: string }): Promise<{ store?: RefundStore; saleDeadlineMs: number; problem?: string }> {
       const store = config.stores.find((s) => (input.storeId ? s.id === input.storeId : s.evotorStoreId === input.terminalStoreId));

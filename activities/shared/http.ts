@@ -1,5 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/logger';
+import { recordOutsideCall } from '../../lib/metrics';
+import { throwIfActivityCancelled, withActivityCancellation } from './cancellation';
 import { ExternalServiceError, type ExternalSystem } from './errors';
 
 /** Small helpers the HTTP clients of the outside systems share. */
@@ -56,20 +58,29 @@ export async function requestJson(opts: {
   let status: number;
   let text: string;
   let retryAfter: string | string[] | undefined;
+  const started = Date.now();
+  const record = (outcome: string) => recordOutsideCall(opts.system, opts.what, outcome, (Date.now() - started) / 1000);
   try {
     const res = await request(opts.url, {
       method: opts.method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      signal: withActivityCancellation(AbortSignal.timeout(opts.timeoutMs)),
       dispatcher: opts.dispatcher,
     });
     status = res.statusCode;
     retryAfter = res.headers['retry-after'];
     text = await res.body.text();
   } catch (e) {
+    try {
+      throwIfActivityCancelled();
+    } catch (cancelled) {
+      record('cancelled');
+      throw cancelled;
+    }
     const timedOut = isTimeout(e);
     const code = timedOut ? 'TIMEOUT' : 'NETWORK';
+    record(timedOut ? 'timeout' : 'network');
     opts.log?.warn({ what: opts.what, code }, `${opts.system}: request did not complete`);
     throw new ExternalServiceError(opts.system, code, `${opts.what}: ${timedOut ? `no answer within ${opts.timeoutMs} ms` : transportMessage(e)}`, true);
   }
@@ -79,5 +90,7 @@ export async function requestJson(opts: {
   } catch {
     json = undefined;
   }
+  // The answer's meaning (a register's own error codes) is the client's business; here: the HTTP outcome.
+  record(status === 429 ? 'rate_limited' : status >= 500 ? 'server_error' : status >= 400 ? 'client_error' : 'ok');
   return { status, json, retryAfterMs: parseRetryAfter(retryAfter) };
 }

@@ -1,3 +1,4 @@
+import type { RefundLookupActivities } from '../../activities/refund/lookup';
 import type { BitrixActivities, OrderContext } from '../../activities/bitrix/activities';
 import type { TerminalActivities } from '../../activities/terminals/activities';
 import type { FiscalActivities } from '../../activities/fiscal/activities';
@@ -52,7 +53,7 @@ export function fakeActivities(world: FakeWorld): {
   bitrix: BitrixActivities & WalkInActivities;
   evotor: TerminalActivities;
   fiscal: FiscalActivities;
-  temporal: TemporalActivities;
+  temporal: TemporalActivities & Pick<RefundLookupActivities, 'recordOrderSale'>;
 } {
   const log = <T>(name: string, input: unknown, value: T): T => {
     world.calls.push({ name, input });
@@ -95,6 +96,7 @@ export function fakeActivities(world: FakeWorld): {
     },
     temporal: {
       findAwaitingOrders: async (input) => log('findAwaitingOrders', input, { storeId: 'msk-1', candidates: [] }),
+      recordOrderSale: async (input) => log('recordOrderSale', input, undefined),
     },
     evotor: {
       pushOrderToTerminal: async (input) => log('pushOrderToTerminal', input, { pushId: 'push-1' }),
