@@ -20,12 +20,13 @@ import { ensureReconciliationSchedules } from '../activities/reconciliation/sche
 import { createReportArchiveActivities } from '../activities/reports/archive';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 
-export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
-export const ALL_TASK_QUEUES = Object.values(TASK_QUEUES) as TaskQueue[];
 import type { PosConfig } from '../lib/config';
 import { walkInDeductionsWorkflow } from '../workflows/walk-in-deductions';
 import type { Logger } from '../lib/logger';
 import { TASK_QUEUES, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
+
+export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
+export const ALL_TASK_QUEUES = Object.values(TASK_QUEUES) as TaskQueue[];
 
 export interface WorkerDeps {
   connection: NativeConnection;
