@@ -17,7 +17,8 @@ import {
   orderUpdateResultSchema,
   paymentListResultSchema,
   paymentResultSchema,
-  shipmentResultSchema,
+  paymentUpdateResultSchema,
+  shipmentUpdateResultSchema,
   statusListResultSchema,
   storeListResultSchema,
   storeProductListResultSchema,
@@ -138,9 +139,9 @@ export interface BitrixStore {
 
 export interface BitrixStoreProduct {
   id: string;
-  productId: string;
-  storeId: string;
-  amount: number;
+  productId?: string;
+  storeId?: string;
+  amount?: number;
   quantityReserved: number;
 }
 
@@ -166,7 +167,7 @@ export interface DocumentElementAddFields {
 
 export interface BitrixDocument {
   id: string;
-  docType: string;
+  docType?: string;
   /** "N" draft, "Y" conducted, "C" conduct cancelled. */
   status: string;
   title?: string;
@@ -285,15 +286,19 @@ export class BitrixClient {
     return parseResult(paymentResultSchema, result, 'sale.payment.add').payment;
   }
 
-  /** Bitrix rejects sale.payment.update without paySystemId, so it is a parameter of its own. */
-  async updatePayment(id: string, paySystemId: string, fields: PaymentFields): Promise<BitrixPayment> {
+  /**
+   * Bitrix rejects sale.payment.update without paySystemId, so it is a parameter of its own. The echoed
+   * payment (undefined when it does not parse) is not read by any flow: a write already applied must not
+   * fail over a field of its answer.
+   */
+  async updatePayment(id: string, paySystemId: string, fields: PaymentFields): Promise<BitrixPayment | undefined> {
     const wire = { ...paymentFieldsToWire(fields), paySystemId: wireId(paySystemId) };
     const { result } = await this.call('sale.payment.update', { id: wireId(id), fields: wire });
-    return parseResult(paymentResultSchema, result, 'sale.payment.update').payment;
+    return parseResult(paymentUpdateResultSchema, result, 'sale.payment.update').payment;
   }
 
-  /** deducted: true is how Bitrix writes the order's stock off its reserved warehouse. */
-  async updateShipment(id: string, fields: ShipmentUpdateFields): Promise<OrderShipment> {
+  /** deducted: true is how Bitrix writes the order's stock off its reserved warehouse. The echo is not read. */
+  async updateShipment(id: string, fields: ShipmentUpdateFields): Promise<OrderShipment | undefined> {
     const wire: BitrixParams = {
       allowDelivery: yn(fields.allowDelivery),
       deducted: yn(fields.deducted),
@@ -302,7 +307,7 @@ export class BitrixClient {
     if (fields.statusId !== undefined) wire.statusId = fields.statusId;
     if (fields.comments !== undefined) wire.comments = fields.comments;
     const { result } = await this.call('sale.shipment.update', { id: wireId(id), fields: wire });
-    return parseResult(shipmentResultSchema, result, 'sale.shipment.update').shipment;
+    return parseResult(shipmentUpdateResultSchema, result, 'sale.shipment.update').shipment;
   }
 
   async listStatuses(): Promise<BitrixStatus[]> {
@@ -463,7 +468,8 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
-function parseResult<S extends z.ZodType>(schema: S, value: unknown, method: string): z.output<S> {
+/** Parses a `result` (or one command's result of a batch); a mismatch is non-retryable and names the field paths. */
+export function parseResult<S extends z.ZodType>(schema: S, value: unknown, method: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   // Paths and messages only: values could carry personal data.
