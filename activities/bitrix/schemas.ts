@@ -155,7 +155,8 @@ export const shipmentSchema = z
     return { id: s.id, deliveryId: s.deliveryId, deducted: s.deducted, ...(system !== undefined ? { system } : {}) };
   });
 
-const propertyValueSchema = z.object({ code: z.string().nullish(), value: z.unknown() });
+// A property row without a value is an empty one (z.unknown() alone would make the key required).
+const propertyValueSchema = z.object({ code: z.string().nullish(), value: z.unknown().optional() });
 
 export const orderSchema = z
   .object({
