@@ -9,8 +9,8 @@ import {
   booleanResultSchema,
   documentElementResultSchema,
   documentListResultSchema,
+  documentAddResultSchema,
   documentModeResultSchema,
-  documentResultSchema,
   errorEnvelopeSchema,
   orderGetResultSchema,
   orderListResultSchema,
@@ -327,7 +327,7 @@ export class BitrixClient {
   async addDocument(fields: DocumentAddFields): Promise<string> {
     const wire = { ...fields, responsibleId: wireId(fields.responsibleId) };
     const { result } = await this.call('catalog.document.add', { fields: wire });
-    return parseResult(documentResultSchema, result, 'catalog.document.add').document.id;
+    return parseResult(documentAddResultSchema, result, 'catalog.document.add').document.id;
   }
 
   async addDocumentElement(fields: DocumentElementAddFields): Promise<string> {

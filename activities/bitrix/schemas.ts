@@ -309,6 +309,8 @@ export const statusListResultSchema = z.object({ statuses: z.array(statusSchema)
 export const storeListResultSchema = z.object({ stores: z.array(storeSchema) });
 export const storeProductListResultSchema = z.object({ storeProducts: z.array(storeProductSchema) });
 export const documentResultSchema = z.object({ document: documentSchema });
+/** catalog.document.add: only the new document's id is read. */
+export const documentAddResultSchema = z.object({ document: z.object({ id: wireId }) });
 export const documentListResultSchema = z.object({ documents: z.array(documentSchema) });
 export const documentElementResultSchema = z.object({ documentElement: documentElementSchema });
 export const booleanResultSchema = z.literal(true);
