@@ -182,3 +182,17 @@ describe('Bitrix: an answer without a field we read names it and is not retried'
     expectPermanent(await caught(client.updatePayment('123', '48', { paid: true })), 'sale.payment.update', 'payment');
   });
 });
+
+describe('Bitrix: the envelope', () => {
+  it('a list page whose total is not a number still pages by next', async () => {
+    fake.on('sale.status.list', { status: 200, json: { result: { statuses: [{ id: 'N' }] }, total: '1' } });
+    await expect(client.listStatuses()).resolves.toEqual([{ id: 'N', type: '' }]);
+  });
+
+  it('a next that is not a number is not an envelope (paging depends on it)', async () => {
+    fake.on('sale.status.list', { status: 200, json: { result: { statuses: [] }, next: 'more' } });
+    const e = await caught(client.listStatuses());
+    expect(e).toMatchObject({ system: 'bitrix', code: 'INVALID_RESPONSE', retryable: false });
+    expect(e.message).toContain('sale.status.list: unexpected envelope: next: ');
+  });
+});

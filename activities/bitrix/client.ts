@@ -444,6 +444,11 @@ function parseEnvelope<T>(method: string, status: number, text: string, retryAft
     const { result, total, next } = ok.data;
     return { result: result as T, ...(total !== undefined ? { total } : {}), ...(next !== undefined ? { next } : {}) };
   }
+  if (status >= 200 && status < 300 && !ok.success && body && typeof body === 'object' && 'result' in body) {
+    // A success envelope with a field we read (next) in the wrong shape: name it.
+    const where = ok.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ExternalServiceError('bitrix', 'INVALID_RESPONSE', `${method}: unexpected envelope: ${where}`, false, status);
+  }
   throw new ExternalServiceError(
     'bitrix',
     status >= 500 ? `HTTP_${status}` : 'INVALID_RESPONSE',

@@ -55,7 +55,8 @@ export const timeSchema = z.object({
 
 export const successEnvelopeSchema = z.object({
   result: z.unknown(),
-  total: z.number().int().optional(),
+  // The count of a list: no caller reads it, so a string or a float here fails nothing.
+  total: lenient(z.number().int()),
   next: z.number().int().optional(),
   // Not validated here: the client needs only result/total/next, and time gains fields over the years.
   time: z.unknown().optional(),
