@@ -329,17 +329,22 @@ describe('fixtures from the real docs', () => {
     expect(await stubClient.getProduct(STORE, 'unknown')).toBeNull();
   });
 
-  test('a product without id or with a bad price is an INVALID_RESPONSE', async () => {
+  test('a product without id, or with a code that is no text, is an INVALID_RESPONSE naming it; a bad price (not read) is not', async () => {
     const { id: _id, ...withoutId } = single;
     const bad = await startStub((req) =>
-      req.path.endsWith('/products') ? { body: { items: [{ ...single, price: 'много' }], paging: {} } } : { body: withoutId },
+      req.path.endsWith('/products') ? { body: { items: [{ ...single, code: { nested: true } }], paging: {} } } : { body: withoutId },
     );
+    const badPrice = await startStub(() => ({ body: { items: [{ ...single, price: 'много' }], paging: {} } }));
     try {
       const c = new EvotorCloudClient({ apiUrl: bad.url, token: TOKEN, logger: silentLogger });
-      await expect(c.listProducts(STORE)).rejects.toMatchObject({ code: 'INVALID_RESPONSE', retryable: false });
-      await expect(c.getProduct(STORE, 'x')).rejects.toMatchObject({ code: 'INVALID_RESPONSE', retryable: false });
+      await expect(c.listProducts(STORE)).rejects.toMatchObject({ code: 'INVALID_RESPONSE', retryable: false, message: expect.stringContaining('items.0.code') });
+      await expect(c.getProduct(STORE, 'x')).rejects.toMatchObject({ code: 'INVALID_RESPONSE', retryable: false, message: expect.stringContaining(': id:') });
+      const [product] = await new EvotorCloudClient({ apiUrl: badPrice.url, token: TOKEN, logger: silentLogger }).listProducts(STORE);
+      expect(product).toMatchObject({ id: single.id });
+      expect(product!.price).toBeUndefined();
     } finally {
       await bad.close();
+      await badPrice.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ATOL_VAT_TAGS } from '../../domain/vat';
+import { lenient } from '../shared/lenient';
 
 /** ATOL Online v5 wire format (FFD 1.2), as EXTERNAL-APIS.md §4 describes it. Money in rubles, ≤2 decimals. */
 
@@ -57,25 +58,25 @@ export const atolReceiptRequestSchema = z.object({
 /** Body of `POST /possystem/v5/{group}/sell | sell_refund`. */
 export type AtolReceiptRequest = z.infer<typeof atolReceiptRequestSchema>;
 
+// Answers: a field some flow reads is validated (the client names its path); unread ones (error_id, timestamp,
+// uuid of a report, external_id, fns_site, ofd_inn, ...) are left out and pass as unknown keys.
+
 export const atolErrorSchema = z.looseObject({
-  error_id: z.string().optional(),
   code: z.number().int(),
-  text: z.string().optional(),
-  type: z.string().optional(),
+  /** Read with a fallback ("no text" / "unknown"): a value of another shape is as good as none. */
+  text: lenient(z.string()),
+  type: lenient(z.string()),
 });
 export type AtolWireError = z.infer<typeof atolErrorSchema>;
 
 export const atolTokenResponseSchema = z.looseObject({
   error: atolErrorSchema.nullish(),
   token: z.string().nullish(),
-  timestamp: z.string().optional(),
 });
 
 export const atolRegistrationResponseSchema = z.looseObject({
   uuid: z.string().nullish(),
-  status: z.string().nullish(),
   error: atolErrorSchema.nullish(),
-  timestamp: z.string().optional(),
 });
 
 const idLike = z.union([z.string(), z.number()]);
@@ -89,17 +90,13 @@ export const atolReportPayloadSchema = z.looseObject({
   ecr_registration_number: idLike,
   fiscal_document_number: idLike,
   fiscal_document_attribute: idLike,
-  fns_site: z.string().optional(),
-  ofd_inn: z.string().optional(),
-  ofd_receipt_url: z.string().nullish(),
+  /** Optional in v5 and only passed along as a link. */
+  ofd_receipt_url: lenient(z.string()),
 });
 
 export const atolReportResponseSchema = z.looseObject({
-  uuid: z.string().nullish(),
   status: z.string().nullish(),
   error: atolErrorSchema.nullish(),
   payload: atolReportPayloadSchema.nullish(),
-  timestamp: z.string().optional(),
-  external_id: z.string().nullish(),
 });
 export type AtolReportResponse = z.infer<typeof atolReportResponseSchema>;

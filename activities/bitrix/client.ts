@@ -11,15 +11,16 @@ import {
   booleanResultSchema,
   documentElementResultSchema,
   documentListResultSchema,
+  documentAddResultSchema,
   documentModeResultSchema,
-  documentResultSchema,
   errorEnvelopeSchema,
   orderGetResultSchema,
   orderListResultSchema,
   orderUpdateResultSchema,
   paymentListResultSchema,
   paymentResultSchema,
-  shipmentResultSchema,
+  paymentUpdateResultSchema,
+  shipmentUpdateResultSchema,
   statusListResultSchema,
   storeListResultSchema,
   storeProductListResultSchema,
@@ -140,9 +141,9 @@ export interface BitrixStore {
 
 export interface BitrixStoreProduct {
   id: string;
-  productId: string;
-  storeId: string;
-  amount: number;
+  productId?: string;
+  storeId?: string;
+  amount?: number;
   quantityReserved: number;
 }
 
@@ -168,7 +169,7 @@ export interface DocumentElementAddFields {
 
 export interface BitrixDocument {
   id: string;
-  docType: string;
+  docType?: string;
   /** "N" draft, "Y" conducted, "C" conduct cancelled. */
   status: string;
   title?: string;
@@ -288,15 +289,19 @@ export class BitrixClient {
     return parseResult(paymentResultSchema, result, 'sale.payment.add').payment;
   }
 
-  /** Bitrix rejects sale.payment.update without paySystemId, so it is a parameter of its own. */
-  async updatePayment(id: string, paySystemId: string, fields: PaymentFields): Promise<BitrixPayment> {
+  /**
+   * Bitrix rejects sale.payment.update without paySystemId, so it is a parameter of its own. The echoed
+   * payment (undefined when it does not parse) is not read by any flow: a write already applied must not
+   * fail over a field of its answer.
+   */
+  async updatePayment(id: string, paySystemId: string, fields: PaymentFields): Promise<BitrixPayment | undefined> {
     const wire = { ...paymentFieldsToWire(fields), paySystemId: wireId(paySystemId) };
     const { result } = await this.call('sale.payment.update', { id: wireId(id), fields: wire });
-    return parseResult(paymentResultSchema, result, 'sale.payment.update').payment;
+    return parseResult(paymentUpdateResultSchema, result, 'sale.payment.update').payment;
   }
 
-  /** deducted: true is how Bitrix writes the order's stock off its reserved warehouse. */
-  async updateShipment(id: string, fields: ShipmentUpdateFields): Promise<OrderShipment> {
+  /** deducted: true is how Bitrix writes the order's stock off its reserved warehouse. The echo is not read. */
+  async updateShipment(id: string, fields: ShipmentUpdateFields): Promise<OrderShipment | undefined> {
     const wire: BitrixParams = {
       allowDelivery: yn(fields.allowDelivery),
       deducted: yn(fields.deducted),
@@ -305,7 +310,7 @@ export class BitrixClient {
     if (fields.statusId !== undefined) wire.statusId = fields.statusId;
     if (fields.comments !== undefined) wire.comments = fields.comments;
     const { result } = await this.call('sale.shipment.update', { id: wireId(id), fields: wire });
-    return parseResult(shipmentResultSchema, result, 'sale.shipment.update').shipment;
+    return parseResult(shipmentUpdateResultSchema, result, 'sale.shipment.update').shipment;
   }
 
   async listStatuses(): Promise<BitrixStatus[]> {
@@ -325,7 +330,7 @@ export class BitrixClient {
   async addDocument(fields: DocumentAddFields): Promise<string> {
     const wire = { ...fields, responsibleId: wireId(fields.responsibleId) };
     const { result } = await this.call('catalog.document.add', { fields: wire });
-    return parseResult(documentResultSchema, result, 'catalog.document.add').document.id;
+    return parseResult(documentAddResultSchema, result, 'catalog.document.add').document.id;
   }
 
   async addDocumentElement(fields: DocumentElementAddFields): Promise<string> {
@@ -462,6 +467,11 @@ function parseEnvelope<T>(method: string, status: number, text: string, retryAft
     const { result, total, next } = ok.data;
     return { result: result as T, ...(total !== undefined ? { total } : {}), ...(next !== undefined ? { next } : {}) };
   }
+  if (status >= 200 && status < 300 && !ok.success && body && typeof body === 'object' && 'result' in body) {
+    // A success envelope with a field we read (next) in the wrong shape: name it.
+    const where = ok.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ExternalServiceError('bitrix', 'INVALID_RESPONSE', `${method}: unexpected envelope: ${where}`, false, status);
+  }
   throw new ExternalServiceError(
     'bitrix',
     status >= 500 ? `HTTP_${status}` : 'INVALID_RESPONSE',
@@ -486,7 +496,8 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
-function parseResult<S extends z.ZodType>(schema: S, value: unknown, method: string): z.output<S> {
+/** Parses a `result` (or one command's result of a batch); a mismatch is non-retryable and names the field paths. */
+export function parseResult<S extends z.ZodType>(schema: S, value: unknown, method: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   // Paths and messages only: values could carry personal data.

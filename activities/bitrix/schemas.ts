@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { rublesToKopecks } from '../../domain/money';
 import type { OrderItem, OrderPayment, OrderShipment, OrderSnapshot } from '../../domain/order';
+import { lenient } from '../shared/lenient';
 
 /**
  * Wire types of the Bitrix REST answers we read, each mapped straight to the domain shape:
  * money in kopecks, ids as strings, Y/N as booleans. Bitrix sends numbers and numeric strings
- * interchangeably, so every numeric field accepts both.
+ * interchangeably, so every numeric field accepts both. A field some flow reads is validated (and named in
+ * the error when it is wrong); one nothing reads is `lenient`: a vendor omitting or reshaping it fails nothing.
  */
 
 const DECIMAL = /^-?\d+(?:\.\d+)?$/;
@@ -53,7 +55,8 @@ export const timeSchema = z.object({
 
 export const successEnvelopeSchema = z.object({
   result: z.unknown(),
-  total: z.number().int().optional(),
+  // The count of a list: no caller reads it, so a string or a float here fails nothing.
+  total: lenient(z.number().int()),
   next: z.number().int().optional(),
   // Not validated here: the client needs only result/total/next, and time gains fields over the years.
   time: z.unknown().optional(),
@@ -122,10 +125,11 @@ export const paymentWithOrderSchema = z
     ...paymentFields,
     orderId: wireId,
     datePaid: optText,
-    comments: optText,
-    xmlId: optText,
+    // Written by us, never read back.
+    comments: lenient(optText),
+    xmlId: lenient(optText),
     payReturnNum: optText,
-    payReturnDate: optText,
+    payReturnDate: lenient(optText),
     payReturnComment: optText,
   })
   .transform((p) => ({
@@ -152,7 +156,8 @@ export const shipmentSchema = z
     return { id: s.id, deliveryId: s.deliveryId, deducted: s.deducted, ...(system !== undefined ? { system } : {}) };
   });
 
-const propertyValueSchema = z.object({ code: z.string().nullish(), value: z.unknown() });
+// A property row without a value is an empty one (z.unknown() alone would make the key required).
+const propertyValueSchema = z.object({ code: z.string().nullish(), value: z.unknown().optional() });
 
 export const orderSchema = z
   .object({
@@ -200,15 +205,16 @@ export const orderSchema = z
 export const orderListItemSchema = z
   .object({
     id: wireId,
-    accountNumber: z.union([z.string(), z.number()]).transform(String).optional(),
-    statusId: z.string().optional(),
-    payed: wireYesNo.optional(),
+    // Reconciliation reads only id and canceled; the rest is passed along for callers who select it.
+    accountNumber: lenient(z.union([z.string(), z.number()]).transform(String)),
+    statusId: lenient(z.string()),
+    payed: lenient(wireYesNo),
     canceled: wireYesNo.optional(),
-    deducted: wireYesNo.optional(),
-    price: wireMoney.optional(),
-    currency: z.string().optional(),
-    dateUpdate: z.string().nullish(),
-    xmlId: optText,
+    deducted: lenient(wireYesNo),
+    price: lenient(wireMoney),
+    currency: lenient(z.string()),
+    dateUpdate: lenient(z.string()),
+    xmlId: lenient(optText),
   })
   .transform((o) => ({
     id: o.id,
@@ -223,12 +229,13 @@ export const orderListItemSchema = z
     ...(o.xmlId !== undefined ? { xmlId: o.xmlId } : {}),
   }));
 
+/** sale.status.list, catalog.store.list, catalog.storeproduct.list: no flow calls them, so only the row id is checked. */
 export const statusSchema = z
-  .object({ id: z.string(), type: z.string(), sort: wireNumber.optional() })
-  .transform((s) => ({ id: s.id, type: s.type, ...(s.sort !== undefined ? { sort: s.sort } : {}) }));
+  .object({ id: z.string(), type: lenient(z.string()), sort: lenient(wireNumber) })
+  .transform((s) => ({ id: s.id, type: s.type ?? '', ...(s.sort !== undefined ? { sort: s.sort } : {}) }));
 
 export const storeSchema = z
-  .object({ id: wireId, title: z.string().nullish(), active: wireYesNo.optional(), code: optText, xmlId: optText })
+  .object({ id: wireId, title: lenient(z.string()), active: lenient(wireYesNo), code: lenient(optText), xmlId: lenient(optText) })
   .transform((s) => ({
     id: s.id,
     title: s.title ?? '',
@@ -239,31 +246,33 @@ export const storeSchema = z
 
 export const storeProductSchema = z.object({
   id: wireId,
-  productId: wireId,
-  storeId: wireId,
-  amount: wireNumber,
-  quantityReserved: wireNumber.nullish().transform((v) => v ?? 0),
+  productId: lenient(wireId),
+  storeId: lenient(wireId),
+  amount: lenient(wireNumber),
+  quantityReserved: lenient(wireNumber).transform((v) => v ?? 0),
 });
 
 export const documentSchema = z
   .object({
     id: wireId,
-    docType: z.string(),
+    // store-documents reads id and status (a conducted document is not written again); the rest is ours, echoed.
+    docType: lenient(z.string()),
     status: z.string(),
-    title: optText,
-    commentary: optText,
-    currency: optText,
+    title: lenient(optText),
+    commentary: lenient(optText),
+    currency: lenient(optText),
   })
   .transform((d) => ({
     id: d.id,
-    docType: d.docType,
+    ...(d.docType !== undefined ? { docType: d.docType } : {}),
     status: d.status,
     ...(d.title !== undefined ? { title: d.title } : {}),
     ...(d.commentary !== undefined ? { commentary: d.commentary } : {}),
     ...(d.currency !== undefined ? { currency: d.currency } : {}),
   }));
 
-export const documentElementSchema = z.object({ id: wireId, docId: wireId, elementId: wireId });
+/** Only the new element's id is read; docId and elementId are what we sent. */
+export const documentElementSchema = z.object({ id: wireId });
 
 /** PHP renders an empty associative array as `[]` and one with keys 0..n-1 as a list. */
 function phpMap<S extends z.ZodType>(value: S) {
@@ -280,14 +289,20 @@ export const batchErrorSchema = z
 export const batchResultSchema = z.object({
   result: phpMap(z.unknown()),
   result_error: phpMap(batchErrorSchema),
-  result_total: phpMap(z.unknown()).optional(),
-  result_next: phpMap(z.unknown()).optional(),
-  result_time: phpMap(z.unknown()).optional(),
+  // result_total, result_next, result_time: not read.
 });
 
 export const orderGetResultSchema = z.object({ order: orderSchema });
 export const orderListResultSchema = z.object({ orders: z.array(orderListItemSchema) });
-export const orderUpdateResultSchema = z.object({ order: z.object({ id: wireId }) });
+/** Answers to writes: nothing in them is read (the echo, when it parses, is returned as a courtesy), but one without its object is not a Bitrix answer to that call. */
+export const orderUpdateResultSchema = z.object({ order: z.looseObject({}) });
+const echoOf = <S extends z.ZodType>(schema: S) =>
+  z.looseObject({}).transform((v): z.output<S> | undefined => {
+    const parsed = schema.safeParse(v);
+    return parsed.success ? parsed.data : undefined;
+  });
+export const paymentUpdateResultSchema = z.object({ payment: echoOf(paymentWithOrderSchema) });
+export const shipmentUpdateResultSchema = z.object({ shipment: echoOf(shipmentSchema) });
 export const paymentResultSchema = z.object({ payment: paymentWithOrderSchema });
 export const paymentListResultSchema = z.object({ payments: z.array(paymentWithOrderSchema) });
 export const shipmentResultSchema = z.object({ shipment: shipmentSchema });
@@ -295,6 +310,8 @@ export const statusListResultSchema = z.object({ statuses: z.array(statusSchema)
 export const storeListResultSchema = z.object({ stores: z.array(storeSchema) });
 export const storeProductListResultSchema = z.object({ storeProducts: z.array(storeProductSchema) });
 export const documentResultSchema = z.object({ document: documentSchema });
+/** catalog.document.add: only the new document's id is read. */
+export const documentAddResultSchema = z.object({ document: z.object({ id: wireId }) });
 export const documentListResultSchema = z.object({ documents: z.array(documentSchema) });
 export const documentElementResultSchema = z.object({ documentElement: documentElementSchema });
 export const booleanResultSchema = z.literal(true);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AtolVatTag } from '../../domain/vat';
+import { lenient } from '../shared/lenient';
 
 /**
  * OFD.ru Ferma wire format (FFD 1.2) as EXTERNAL-APIS.md §4 names it, with the field names of Ferma's API
@@ -129,9 +130,13 @@ export type FermaReceiptRequest = z.infer<typeof fermaReceiptRequestSchema>;
 /** Body of `POST /api/kkt/cloud/status?AuthToken=…`: one of the two keys. */
 export type FermaStatusRequest = { Request: { ReceiptId: string } } | { Request: { InvoiceId: string } };
 
+// Answers: a field some flow reads is validated (the client names its path); unread ones (DeviceId, ZN,
+// ModifiedDateUtc, ...) are left out and pass as unknown keys.
+
 export const fermaErrorSchema = z.looseObject({
   Code: z.number().int(),
-  Message: z.string().nullish(),
+  /** Read with a fallback ("no message"). */
+  Message: lenient(z.string()),
 });
 export type FermaWireError = z.infer<typeof fermaErrorSchema>;
 
@@ -143,8 +148,8 @@ const envelope = <T extends z.ZodType>(data: T) => z.looseObject({
 
 export const fermaAuthResponseSchema = envelope(z.looseObject({
   AuthToken: z.string().min(1),
-  /** UTC without a zone designator, e.g. 2026-03-16T09:29:58. */
-  ExpirationDateUtc: z.string().nullish(),
+  /** UTC without a zone designator, e.g. 2026-03-16T09:29:58. Optional: without it the token lives the fallback TTL. */
+  ExpirationDateUtc: lenient(z.string()),
 }));
 
 export const fermaReceiptResponseSchema = envelope(z.looseObject({ ReceiptId: z.string().min(1) }));
@@ -152,22 +157,21 @@ export const fermaReceiptResponseSchema = envelope(z.looseObject({ ReceiptId: z.
 const idLike = z.union([z.string(), z.number()]);
 
 export const fermaDeviceSchema = z.looseObject({
-  DeviceId: idLike.nullish(),
   RNM: idLike,
-  ZN: idLike.nullish(),
   FN: idLike,
   FDN: idLike,
   FPD: idLike,
   ShiftNumber: idLike.nullish(),
   ReceiptNumInShift: idLike.nullish(),
-  OfdReceiptUrl: z.string().nullish(),
+  /** Only passed along as a link. */
+  OfdReceiptUrl: lenient(z.string()),
 });
 
 export const fermaStatusDataSchema = z.looseObject({
   StatusCode: z.number().int(),
   StatusName: z.string().nullish(),
-  StatusMessage: z.string().nullish(),
-  ModifiedDateUtc: z.string().nullish(),
+  /** Read with a fallback ("no reason given"). */
+  StatusMessage: lenient(z.string()),
   ReceiptDateUtc: z.string().nullish(),
   /** Not in every document version (*unconfirmed*); needed when the status is read by InvoiceId. */
   ReceiptId: z.string().nullish(),

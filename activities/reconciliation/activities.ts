@@ -8,7 +8,7 @@ import type { ReportItem, PageOutcome } from '../../domain/reconciliation';
 import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { statusQuery } from '../../workflows/pos-payment';
-import type { BitrixClient, BitrixPayment } from '../bitrix/client';
+import { parseResult, type BitrixClient, type BitrixPayment } from '../bitrix/client';
 import { orderListResultSchema, paymentListResultSchema } from '../bitrix/schemas';
 import type { EvotorCloudClient } from '../evotor/client';
 import { classifyErrors } from '../shared/activity-errors';
@@ -321,7 +321,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
     let last = 0;
     for (let i = 0; i < pages; i++) {
       const raw = results[`p${i}`];
-      const page = (key === 'payments' ? paymentListResultSchema.parse(raw ?? { payments: [] }).payments : orderListResultSchema.parse(raw ?? { orders: [] }).orders) as T[];
+      // Through the client's parser: a bad row is a non-retryable Bitrix error naming the field, not a bare ZodError.
+      const page = (key === 'payments' ? parseResult(paymentListResultSchema, raw ?? { payments: [] }, method).payments : parseResult(orderListResultSchema, raw ?? { orders: [] }, method).orders) as T[];
       rows.push(...page);
       last = page.length;
       if (page.length < BITRIX_PAGE) break;
