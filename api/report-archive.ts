@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { archivedDay, archivedDays } from '../activities/reports/archive';
+import { archivedDay, archivedDays } from '../cross-system/report-archive';
 import { reportItemsToCsv } from '../domain/reconciliation';
 import type { Logger } from '../lib/logger';
 import { requireAdminKey } from './auth';

@@ -1,7 +1,7 @@
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { loadEnv, parsePosConfig } from '../lib/config';
 import { buildLogger } from '../lib/logger';
-import { startStack } from '../lib/stack';
+import { startStack } from '../app/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { mapLimit } from '../intake/walk-ins';
 import { totalFound } from '../domain/reconciliation';

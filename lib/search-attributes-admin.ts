@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import type { Logger } from './logger';
 
 const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { ensureSearchAttributes } from './search-attributes-admin';
 import { describeFailure, resolveTemporalBinary } from './temporal-binaries';
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import type { PosPaymentStatus } from '../domain/payment';
 import { kopecksToRubles } from '../domain/money';
-import { SANDBOX_PRODUCTS } from '../lib/stack';
+import { SANDBOX_PRODUCTS } from '../app/stack';
 import { SANDBOX_INFO_FILE, type SandboxInfo } from '../lib/sandbox-info';
 
 // Plays one order through a running sandbox (`npm start`) and prints what each system shows after each step.

@@ -6,7 +6,7 @@ import { createLogger } from '../lib/logger';
 import { SANDBOX_INFO_FILE, type SandboxInfo } from '../lib/sandbox-info';
 import { ensureSearchAttributes } from '../lib/search-attributes-admin';
 import { onShutdown, runMain } from '../lib/main-helpers';
-import { startStack } from '../lib/stack';
+import { startStack } from '../app/stack';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { connectClient, temporalTarget, type TemporalTarget } from '../lib/temporal-connection';

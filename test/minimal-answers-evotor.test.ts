@@ -1,8 +1,8 @@
 import { EvotorCloudClient, fiscalAttributesFromDocument } from '../activities/evotor/client';
-import { cloudReceipt } from '../activities/reconciliation/documents';
+import { cloudReceipt } from '../cross-system/reconciliation/documents';
 import { toActivityFailure } from '../activities/shared/activity-errors';
 import type { ExternalServiceError } from '../activities/shared/errors';
-import { createProductMapper } from '../activities/walk-in/activities';
+import { createProductMapper } from '../cross-system/walk-in-write-offs';
 import type { PosConfig } from '../lib/config';
 import { fixture, silentLogger, startStub, type HttpStub } from './fixtures/evotor/support';
 import { caught } from './support/errors';

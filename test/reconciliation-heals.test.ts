@@ -1,6 +1,6 @@
 import { previousDayWindow, type ReconciliationReport, type ReportItem } from '../domain/reconciliation';
 import type { PosPaymentStatus } from '../domain/payment';
-import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
+import { ensureReconciliationSchedules } from '../cross-system/reconciliation/schedules';
 import { statusQuery } from '../workflows/pos-payment';
 import { getJson, postJson } from './support/http';
 import { EKB_DEVICE, eventually, MSK_DEVICE, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';

@@ -1,5 +1,5 @@
 import { Client } from '@temporalio/client';
-import { createClients } from '../lib/clients';
+import { createClients } from '../app/clients';
 import { durationMs, loadEnv, loadPosConfig, reportsDirOf } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';

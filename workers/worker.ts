@@ -6,18 +6,16 @@ import type { AtolClient } from '../activities/atol/client';
 import { createFermaActivities } from '../activities/ferma/activities';
 import type { FermaClient } from '../activities/ferma/client';
 import { createTerminalActivities } from '../activities/terminals/activities';
-import { createFiscalActivities } from '../activities/fiscal/activities';
+import { createAtolActivities } from '../activities/atol/activities';
 import { createRefundActivities } from '../activities/refund/activities';
-import { createRefundLookupActivities } from '../activities/refund/lookup';
-import { createTemporalActivities } from '../activities/temporal/activities';
-import { createWalkInActivities } from '../activities/walk-in/activities';
-import {
-  createReconciliationBitrixActivities,
-  createReconciliationTemporalActivities,
-  createReconciliationTerminalActivities,
-} from '../activities/reconciliation/activities';
-import { ensureReconciliationSchedules } from '../activities/reconciliation/schedules';
-import { createReportArchiveActivities } from '../activities/reports/archive';
+import { createRefundLookupActivities } from '../cross-system/refund-lookup';
+import { createTemporalActivities } from '../cross-system/order-lookup';
+import { createWalkInActivities } from '../cross-system/walk-in-write-offs';
+import { createReconciliationTerminalActivities } from '../cross-system/reconciliation/evotor';
+import { createReconciliationBitrixActivities } from '../cross-system/reconciliation/bitrix';
+import { createReconciliationTemporalActivities } from '../cross-system/reconciliation/workflows';
+import { ensureReconciliationSchedules } from '../cross-system/reconciliation/schedules';
+import { createReportArchiveActivities } from '../cross-system/report-archive';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 
 import type { PosConfig } from '../lib/config';
@@ -132,7 +130,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.fiscal,
         activities: {
-          ...createFiscalActivities({
+          ...createAtolActivities({
             bitrix: deps.bitrix,
             atol: deps.atol,
             config: deps.config,

@@ -15,7 +15,7 @@ import type { RefundEvotorActivities } from '../activities/refund/activities';
 import { kopecksToRubles } from '../domain/money';
 import { type CancellationStage, type LedgerView, type OrderCancellationInput, type OrderCancellationResult, type OrderCancellationStatus } from '../domain/refund';
 import { ledgerChangedSignal, subscribeLedgerSignal } from './refund-ledger';
-import { PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore } from './search-attributes';
+import { PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore } from '../domain/search-attributes';
 import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
 import { TASK_QUEUES, orderSaleKey, refundLedgerWorkflowId } from '../domain/workflow-ids';
 

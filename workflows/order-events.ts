@@ -15,7 +15,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BitrixActivities } from '../activities/bitrix/activities';
 import { orderCancellationWorkflow } from './order-cancellation';
 import { orderSavedInBitrixSignal, posPaymentWorkflow } from './pos-payment';
-import { PosOrderId } from './search-attributes';
+import { PosOrderId } from '../domain/search-attributes';
 import { OUTSIDE_SYSTEM_RETRY } from './support-actions';
 import { TASK_QUEUES, orderCancellationWorkflowId, posPaymentWorkflowId } from '../domain/workflow-ids';
 

@@ -19,15 +19,15 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BitrixActivities, OrderContext, PickupStore } from '../activities/bitrix/activities';
 import type { TerminalActivities } from '../activities/terminals/activities';
 import type { FermaActivities } from '../activities/ferma/activities';
-import type { FiscalActivities } from '../activities/fiscal/activities';
-import type { RefundLookupActivities } from '../activities/refund/lookup';
+import type { AtolActivities } from '../activities/atol/activities';
+import type { RefundLookupActivities } from '../cross-system/refund-lookup';
 import { cloudSellExternalId, type FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
 import { paymentBelongsToStore, type PaymentStage, type PosPaymentInput, type PosPaymentResult, type PosPaymentStatus, type TerminalPayment } from '../domain/payment';
 import { fiscalSummary, terminalOrderPayload } from '../domain/terminal-payload';
 import { orderCancellationWorkflow } from './order-cancellation';
 import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
-import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
+import { PosFiscalMode, PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from '../domain/search-attributes';
 import { TASK_QUEUES, orderCancellationWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
 
 export const paymentReceivedSignal = defineSignal<[TerminalPayment]>('paymentReceived');
@@ -60,7 +60,7 @@ const bitrix = proxyActivities<BitrixActivities>({ taskQueue: TASK_QUEUES.bitrix
 const terminal = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
 // A push cannot be looked up before it is sent again, so it is sent at most once: best effort, never doubled.
 const terminalPush = proxyActivities<TerminalActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
-const fiscal = proxyActivities<FiscalActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
+const fiscal = proxyActivities<AtolActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const ferma = proxyActivities<FermaActivities>({ taskQueue: TASK_QUEUES.fiscal, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const saleRecords = proxyActivities<Pick<RefundLookupActivities, 'recordOrderSale'>>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '30s', scheduleToCloseTimeout: '1h', retry });
 

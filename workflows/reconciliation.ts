@@ -10,14 +10,11 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  OrderCandidate,
-  ReconciliationBitrixActivities,
-  ReconciliationPlan,
-  ReconciliationTemporalActivities,
-  ReconciliationTerminalActivities,
-} from '../activities/reconciliation/activities';
-import type { ReportArchiveActivities } from '../activities/reports/archive';
+import type { OrderCandidate, ReconciliationPlan } from '../cross-system/reconciliation/shared';
+import type { ReconciliationTerminalActivities } from '../cross-system/reconciliation/evotor';
+import type { ReconciliationBitrixActivities } from '../cross-system/reconciliation/bitrix';
+import type { ReconciliationTemporalActivities } from '../cross-system/reconciliation/workflows';
+import type { ReportArchiveActivities } from '../cross-system/report-archive';
 import {
   addPage,
   newReport,

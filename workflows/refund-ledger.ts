@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { kopecksToRubles } from '../domain/money';
 import { decideClaim, type LedgerDecision, type LedgerEntry, type LedgerView, type OrderSaleRecord, type RefundClaim, type SaleFacts } from '../domain/refund';
-import { PosOrderId, PosReceiptId, PosStore } from './search-attributes';
+import { PosOrderId, PosReceiptId, PosStore } from '../domain/search-attributes';
 import { orderCancellationWorkflowId } from '../domain/workflow-ids';
 
 export interface RefundLedgerInput {

@@ -13,16 +13,16 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { FermaActivities } from '../activities/ferma/activities';
-import type { FiscalActivities } from '../activities/fiscal/activities';
+import type { AtolActivities } from '../activities/atol/activities';
 import type { OrderSaleFacts, RefundBitrixActivities, RefundEvotorActivities, RefundFiscalActivities } from '../activities/refund/activities';
-import type { RefundLookupActivities, RefundStore, SaleLookup } from '../activities/refund/lookup';
+import type { RefundLookupActivities, RefundStore, SaleLookup } from '../cross-system/refund-lookup';
 import type { FiscalAttributes } from '../domain/fiscal';
 import { kopecksToRubles } from '../domain/money';
 import { atolRefundExternalId, fermaRefundInvoiceId, type LedgerDecision, type ProductQuantity, type RefundInput, type RefundResult, type RefundStage, type RefundStatus, type SaleFacts } from '../domain/refund';
 import type { ReceiptLine } from '../domain/walk-in';
 import { fiscalSummary } from '../domain/terminal-payload';
 import { claimRefundSignal, ledgerDecisionSignal, refundCompletedSignal } from './refund-ledger';
-import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from './search-attributes';
+import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from '../domain/search-attributes';
 import { signalOrStart } from './signal-or-start';
 import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
 import { TASK_QUEUES, orderSaleKey, refundLedgerWorkflowId, walkInSaleKey } from '../domain/workflow-ids';
@@ -36,7 +36,7 @@ const retry = OUTSIDE_SYSTEM_RETRY;
 const lookup = proxyActivities<RefundLookupActivities>({ taskQueue: TASK_QUEUES.workflows, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
 const bitrix = proxyActivities<RefundBitrixActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry });
 const evotor = proxyActivities<RefundEvotorActivities>({ taskQueue: TASK_QUEUES.evotor, startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry });
-const atol = proxyActivities<RefundFiscalActivities & Pick<FiscalActivities, 'getAtolReport'>>({
+const atol = proxyActivities<RefundFiscalActivities & Pick<AtolActivities, 'getAtolReport'>>({
   taskQueue: TASK_QUEUES.fiscal,
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '1h',

@@ -14,12 +14,12 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributeUpdatePair } from '@temporalio/common';
-import type { TemporalActivities } from '../activities/temporal/activities';
+import type { TemporalActivities } from '../cross-system/order-lookup';
 import { kopecksToRubles } from '../domain/money';
 import { type TerminalPayment } from '../domain/payment';
 import { walkInReceiptOf, type QueuedDeduction, type ReceiptLine } from '../domain/walk-in';
 import { paymentReceivedSignal } from './pos-payment';
-import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from './search-attributes';
+import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from '../domain/search-attributes';
 import { signalOrStart } from './signal-or-start';
 import { queueDeductionSignal } from './walk-in-deductions';
 import { TASK_QUEUES, posPaymentWorkflowId, refundWorkflowId, walkInDeductionsWorkflowId } from '../domain/workflow-ids';

@@ -16,7 +16,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { WalkInActivities } from '../activities/walk-in/activities';
+import type { WalkInActivities } from '../cross-system/walk-in-write-offs';
 import { distinctProducts, ELEMENTS_PER_DOCUMENT, takeBatch, utf8Bytes, walkInLineCount, type DeductionOutcome, type QueuedDeduction, type WalkInReceipt } from '../domain/walk-in';
 import { TASK_QUEUES, walkInProblemWorkflowId } from '../domain/workflow-ids';
 

@@ -1,6 +1,6 @@
 import { condition, defineQuery, defineUpdate, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
-import { PosReceiptId, PosStage, PosStageSince, PosStore } from './search-attributes';
+import { PosReceiptId, PosStage, PosStageSince, PosStore } from '../domain/search-attributes';
 import { deductionOutcomeSignal, queueDeductionSignal } from './walk-in-deductions';
 import { signalOrStart } from './signal-or-start';
 import { setSupportHandlers, type SupportRequest } from './support-actions';

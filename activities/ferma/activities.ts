@@ -3,7 +3,7 @@ import type { FiscalAttributes } from '../../domain/fiscal';
 import type { PosConfig, StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
-import { receiptKind } from '../fiscal/activities';
+import { receiptKind } from '../atol/activities';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 import type { FermaClient, FermaRegistration } from './client';
 import {

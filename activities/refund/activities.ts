@@ -13,10 +13,10 @@ import type { FermaClient } from '../ferma/client';
 import { buildAtolRefundReceipt, type AtolRefundLine } from '../atol/receipt';
 import type { BitrixClient } from '../bitrix/client';
 import { fiscalAttributesFromDocument, type EvotorCloudClient } from '../evotor/client';
-import { receiptKind } from '../fiscal/activities';
+import { receiptKind } from '../atol/activities';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 import { ExternalServiceError } from '../shared/errors';
-import { createProductMapper } from '../walk-in/activities';
+import { createProductMapper } from '../../cross-system/walk-in-write-offs';
 
 export interface RefundActivityDeps {
   bitrix: BitrixClient;

@@ -9,7 +9,7 @@ import { cancellationStatusQuery, orderCancellationWorkflow, resolveCancellation
 import { cancelUpdate, resolveUpdate, retryUpdate, statusQuery } from '../../workflows/pos-payment';
 import { refundStatusQuery, resolveRefundUpdate, retryRefundUpdate } from '../../workflows/refund';
 import { ledgerQuery } from '../../workflows/refund-ledger';
-import { PosStage } from '../../workflows/search-attributes';
+import { PosStage } from '../../domain/search-attributes';
 import { requireAdminKey } from '../auth';
 import { fieldErrors, sendError } from '../errors';
 import { TASK_QUEUES, orderCancellationWorkflowId, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, refundWorkflowId } from '../../domain/workflow-ids';

@@ -1,9 +1,9 @@
-import type { RefundLookupActivities } from '../../activities/refund/lookup';
+import type { RefundLookupActivities } from '../../cross-system/refund-lookup';
 import type { BitrixActivities, OrderContext } from '../../activities/bitrix/activities';
 import type { TerminalActivities } from '../../activities/terminals/activities';
-import type { FiscalActivities } from '../../activities/fiscal/activities';
-import type { TemporalActivities } from '../../activities/temporal/activities';
-import type { WalkInActivities } from '../../activities/walk-in/activities';
+import type { AtolActivities } from '../../activities/atol/activities';
+import type { TemporalActivities } from '../../cross-system/order-lookup';
+import type { WalkInActivities } from '../../cross-system/walk-in-write-offs';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import type { OrderSnapshot } from '../../domain/order';
 
@@ -15,7 +15,7 @@ export interface FakeWorld {
   /** What the Evotor cloud document says; null = not there yet. */
   terminalFiscal: FiscalAttributes | null;
   /** Scripted ATOL report answers, consumed in order; the last one repeats. */
-  atolReports: Awaited<ReturnType<FiscalActivities['getAtolReport']>>[];
+  atolReports: Awaited<ReturnType<AtolActivities['getAtolReport']>>[];
 }
 
 export const FISCAL: FiscalAttributes = {
@@ -52,7 +52,7 @@ export function fakeWorld(overrides: Partial<FakeWorld> = {}): FakeWorld {
 export function fakeActivities(world: FakeWorld): {
   bitrix: BitrixActivities & WalkInActivities;
   evotor: TerminalActivities;
-  fiscal: FiscalActivities;
+  fiscal: AtolActivities;
   temporal: TemporalActivities & Pick<RefundLookupActivities, 'recordOrderSale'>;
 } {
   const log = <T>(name: string, input: unknown, value: T): T => {

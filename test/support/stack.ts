@@ -1,6 +1,6 @@
 import { loadEnv, parsePosConfig, type PosConfig } from '../../lib/config';
 import { buildLogger } from '../../lib/logger';
-import { startStack, type Stack, type StackOptions } from '../../lib/stack';
+import { startStack, type Stack, type StackOptions } from '../../app/stack';
 import { allocateTestNamespace } from './namespaces';
 
 export const TEST_POS_CONFIG = `

@@ -1,8 +1,8 @@
 import type { TerminalPayment } from '../../domain/payment';
 import type { ReceiptLine } from '../../domain/walk-in';
-import { documentClosedAtMs, fiscalAttributesFromDocument, parseEvotorDate } from '../evotor/documents';
-import type { EvotorDocument } from '../evotor/schemas';
-import { orderIdFromExtras } from '../evotor/webhook';
+import { documentClosedAtMs, fiscalAttributesFromDocument, parseEvotorDate } from '../../activities/evotor/documents';
+import type { EvotorDocument } from '../../activities/evotor/schemas';
+import { orderIdFromExtras } from '../../activities/evotor/webhook';
 
 /** A receipt of the Evotor cloud in the shapes our doors hand to the workflows (as the receipt webhook would). */
 export interface CloudReceipt {

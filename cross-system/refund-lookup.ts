@@ -1,15 +1,15 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defineQuery } from '@temporalio/workflow';
 import type { QueryDefinition } from '@temporalio/common';
-import type { FiscalAttributes } from '../../domain/fiscal';
-import type { Kopecks } from '../../domain/money';
-import { type PosPaymentStatus } from '../../domain/payment';
-import { type OrderSaleRecord } from '../../domain/refund';
-import type { ReceiptLine } from '../../domain/walk-in';
-import { PosOrderId, PosStore } from '../../workflows/search-attributes';
-import { durationMs, type PosConfig, type StoreConfig } from '../../lib/config';
-import type { TerminalReceiptInput, TerminalReceiptState } from '../../workflows/terminal-receipt';
-import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
+import type { FiscalAttributes } from '../domain/fiscal';
+import type { Kopecks } from '../domain/money';
+import { type PosPaymentStatus } from '../domain/payment';
+import { type OrderSaleRecord } from '../domain/refund';
+import type { ReceiptLine } from '../domain/walk-in';
+import { PosOrderId, PosStore } from '../domain/search-attributes';
+import { durationMs, type PosConfig, type StoreConfig } from '../lib/config';
+import type { TerminalReceiptInput, TerminalReceiptState } from '../workflows/terminal-receipt';
+import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
 
 export interface RefundLookupDeps {
   client: Client;

@@ -1,12 +1,12 @@
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
-import type { DeductionOutcome, WalkInReceipt } from '../../domain/walk-in';
-import { ELEMENTS_PER_DOCUMENT } from '../../domain/walk-in';
-import { durationMs, type PosConfig } from '../../lib/config';
-import type { Logger } from '../../lib/logger';
-import type { BitrixClient } from '../bitrix/client';
-import { writeStoreDocument } from '../bitrix/store-documents';
-import { bitrixProductIdOf, type EvotorCloudClient, type EvotorProduct } from '../evotor/client';
-import { classifyErrors } from '../shared/activity-errors';
+import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
+import { ELEMENTS_PER_DOCUMENT } from '../domain/walk-in';
+import { durationMs, type PosConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import type { BitrixClient } from '../activities/bitrix/client';
+import { writeStoreDocument } from '../activities/bitrix/store-documents';
+import { bitrixProductIdOf, type EvotorCloudClient, type EvotorProduct } from '../activities/evotor/client';
+import { classifyErrors } from '../activities/shared/activity-errors';
 
 export interface WalkInActivityDeps {
   bitrix: BitrixClient;

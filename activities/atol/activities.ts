@@ -3,12 +3,12 @@ import type { FiscalAttributes } from '../../domain/fiscal';
 import type { OrderSnapshot } from '../../domain/order';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import type { AtolClient } from '../atol/client';
-import { buildAtolSellReceipt, type AtolReceiptKind } from '../atol/receipt';
+import type { AtolClient } from './client';
+import { buildAtolSellReceipt, type AtolReceiptKind } from './receipt';
 import type { BitrixClient } from '../bitrix/client';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 
-export interface FiscalActivityDeps {
+export interface AtolActivityDeps {
   bitrix: BitrixClient;
   /** Absent when no store fiscalizes through ATOL Online. */
   atol?: AtolClient;
@@ -24,7 +24,7 @@ export function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): A
   return prepaid >= order.total ? 'prepayment_offset' : 'full_payment';
 }
 
-export function createFiscalActivities({ bitrix, atol, config, callbackBaseUrl, logger }: FiscalActivityDeps) {
+export function createAtolActivities({ bitrix, atol, config, callbackBaseUrl, logger }: AtolActivityDeps) {
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
   const requireAtol = (): AtolClient => {
     if (!atol) throw ApplicationFailure.nonRetryable('ATOL Online is not configured (ATOL_API_URL, ATOL_LOGIN, ATOL_PASSWORD, ATOL_GROUP_CODE)', 'config');
@@ -69,4 +69,4 @@ export function createFiscalActivities({ bitrix, atol, config, callbackBaseUrl, 
   });
 }
 
-export type FiscalActivities = ReturnType<typeof createFiscalActivities>;
+export type AtolActivities = ReturnType<typeof createAtolActivities>;

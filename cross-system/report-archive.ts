@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mergeDayReports, reportItemsToCsv, type ReconciliationReport } from '../../domain/reconciliation';
-import type { Logger } from '../../lib/logger';
+import { mergeDayReports, reportItemsToCsv, type ReconciliationReport } from '../domain/reconciliation';
+import type { Logger } from '../lib/logger';
 
 /**
  * Reconciliation reports kept on disk, independent of the Temporal namespace's retention (a run's result

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { Kopecks } from '../../domain/money';
-import type { PosConfig } from '../../lib/config';
+import type { Kopecks } from '../domain/money';
+import type { PosConfig } from '../lib/config';
 
 export interface TemporalActivityDeps {
   client: Client;

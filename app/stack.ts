@@ -13,11 +13,11 @@ import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
 import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
-import { durationMs, type EnvConfig, type PosConfig } from './config';
-import type { Logger } from './logger';
-import { installTemporalRuntime } from './temporal-runtime';
-import type { TemporalTarget } from './temporal-connection';
-import type { Tracing } from './tracing';
+import { durationMs, type EnvConfig, type PosConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
+import type { TemporalTarget } from '../lib/temporal-connection';
+import type { Tracing } from '../lib/tracing';
 import { handoverMetricsInterceptor } from '../api/metrics';
 
 export interface StackOptions {

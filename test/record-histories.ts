@@ -8,14 +8,14 @@ import { startLocalTemporal, startTimeSkippingTemporal } from '../lib/temporal-e
 import { bitrixOrderEventSignal, bitrixOrderEventsWorkflow } from '../workflows/order-events';
 import { paymentReceivedSignal, posPaymentWorkflow, retryUpdate, statusQuery } from '../workflows/pos-payment';
 import { terminalReceiptWorkflow } from '../workflows/terminal-receipt';
-import { fakeWorld, FISCAL, type FakeWorld } from '../test/support/fake-activities';
-import { postSignedBatch, walkInReceipt } from '../test/support/middleware';
-import { admin, BEANS, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from '../test/support/refunds';
-import { eventually, type TestStack } from '../test/support/stack';
+import { fakeWorld, FISCAL, type FakeWorld } from './support/fake-activities';
+import { postSignedBatch, walkInReceipt } from './support/middleware';
+import { admin, BEANS, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
+import { eventually, type TestStack } from './support/stack';
 import { loadEnv, parsePosConfig } from '../lib/config';
 import { buildLogger } from '../lib/logger';
-import { startStack } from '../lib/stack';
-import { withFakeWorkers } from '../test/support/workflow-env';
+import { startStack } from '../app/stack';
+import { withFakeWorkers } from './support/workflow-env';
 
 // Records the histories of the main workflow paths into test/fixtures/histories/. Replaying them on every
 // test run (test/replay.test.ts) makes a change that would break running workflows fail CI.

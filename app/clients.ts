@@ -2,8 +2,8 @@ import { AtolClient } from '../activities/atol/client';
 import { BitrixClient } from '../activities/bitrix/client';
 import { EvotorCloudClient } from '../activities/evotor/client';
 import { FermaClient } from '../activities/ferma/client';
-import { ConfigError, type EnvConfig } from './config';
-import type { Logger } from './logger';
+import { ConfigError, type EnvConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
 
 function required(env: EnvConfig, name: keyof EnvConfig): string {
   const value = env[name];
