@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import house from './lint/layers.mjs';
 
 const ioModules = [
   'fs', 'fs/*', 'node:*', 'http', 'https', 'net', 'child_process', 'crypto', 'os', 'path',
@@ -16,6 +17,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'error',
     },
+  },
+  {
+    // Imports run one way (lint/layers.mjs); test/ may import anything.
+    files: ['**/*.ts'],
+    plugins: { house },
+    rules: { 'house/layers': 'error' },
   },
   {
     // Workflow code must be deterministic: no I/O, no clocks or randomness of its own. It may import

@@ -1,11 +1,12 @@
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
 import { ELEMENTS_PER_DOCUMENT } from '../domain/walk-in';
-import { durationMs, type PosConfig } from '../lib/config';
+import { type PosConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { BitrixClient } from '../activities/bitrix/client';
 import { writeStoreDocument } from '../activities/bitrix/store-documents';
-import { bitrixProductIdOf, type EvotorCloudClient, type EvotorProduct } from '../activities/evotor/client';
+import type { EvotorCloudClient } from '../activities/evotor/client';
+import { createProductMapper } from '../activities/evotor/product-mapper';
 import { classifyErrors } from '../activities/shared/activity-errors';
 
 export interface WalkInActivityDeps {
@@ -18,37 +19,6 @@ export interface WalkInActivityDeps {
 /** Title of the store document a batch writes: how a retried activity finds what it already did. */
 export function walkInDocumentTitle(batchId: string, part: number): string {
   return part === 0 ? `POS walk-in ${batchId}` : `POS walk-in ${batchId} #${part + 1}`;
-}
-
-type Catalog = { loadedAt: number; bitrixIdByTerminalId: Map<string, string | undefined> };
-
-/**
- * Maps terminal products to Bitrix products by the configured catalog key (the Evotor product's `code`
- * or `article_number` holds the Bitrix product id). Each store's catalog is read once and cached.
- */
-export function createProductMapper(evotor: EvotorCloudClient, config: PosConfig) {
-  const ttl = durationMs(config.products.cacheTtl);
-  const catalogs = new Map<string, Catalog>();
-  const keyOf = (p: EvotorProduct) => {
-    const value = bitrixProductIdOf(p, config.products.evotorKey);
-    return value && /^\d+$/.test(value) ? value : undefined;
-  };
-  async function load(terminalStoreId: string): Promise<Catalog> {
-    const products = await evotor.listProducts(terminalStoreId);
-    const catalog: Catalog = { loadedAt: Date.now(), bitrixIdByTerminalId: new Map(products.map((p) => [p.id, keyOf(p)])) };
-    catalogs.set(terminalStoreId, catalog);
-    return catalog;
-  }
-  return async function bitrixProductId(terminalStoreId: string, terminalProductId: string): Promise<string | undefined> {
-    let catalog = catalogs.get(terminalStoreId);
-    if (!catalog || Date.now() - catalog.loadedAt > ttl) catalog = await load(terminalStoreId);
-    if (!catalog.bitrixIdByTerminalId.has(terminalProductId)) {
-      // A product added at the terminal after the catalog was read.
-      const product = await evotor.getProduct(terminalStoreId, terminalProductId);
-      catalog.bitrixIdByTerminalId.set(terminalProductId, product ? keyOf(product) : undefined);
-    }
-    return catalog.bitrixIdByTerminalId.get(terminalProductId);
-  };
 }
 
 /** How often a running batch activity heartbeats (the workflow's heartbeat timeout is several times this). */

