@@ -48,7 +48,7 @@ export interface AtolReport {
   error?: AtolReportError;
 }
 
-/** ATOL service codes where the same request can never succeed (EXTERNAL-APIS.md §4). */
+/** ATOL service codes where the same request can never succeed (docs/external-apis.md §4). */
 const NOT_RETRYABLE = new Set([12, 13, 14, 20, 21, 30, 31, 32, 40, 41]);
 /** Codes where trying again later can help. 10/11 surface only after the one token refresh failed to help. */
 const RETRYABLE = new Set([1, 10, 11, 50]);

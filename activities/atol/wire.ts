@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ATOL_VAT_TAGS } from '../../domain/vat';
 import { lenient } from '../shared/lenient';
 
-/** ATOL Online v5 wire format (FFD 1.2), as EXTERNAL-APIS.md §4 describes it. Money in rubles, ≤2 decimals. */
+/** ATOL Online v5 wire format (FFD 1.2), as docs/external-apis.md §4 describes it. Money in rubles, ≤2 decimals. */
 
 export const ATOL_SNO = ['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent'] as const;
 export type AtolSno = (typeof ATOL_SNO)[number];

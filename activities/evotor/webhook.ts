@@ -6,7 +6,7 @@ import { AccountNumberSchema, AmountSchema, LIMITS, LineNameSchema, OrderIdSchem
 
 const money = z.union([z.number(), z.string()]);
 
-/** The receipt webhook Evotor's cloud POSTs to us (camelCase; EXTERNAL-APIS.md §2). */
+/** The receipt webhook Evotor's cloud POSTs to us (camelCase; docs/external-apis.md §2). */
 export const EvotorReceiptWebhookSchema = z.object({
   id: z.string().min(1).max(256),
   timestamp: z.number().optional(),

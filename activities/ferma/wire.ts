@@ -3,7 +3,7 @@ import type { AtolVatTag } from '../../domain/vat';
 import { lenient } from '../shared/lenient';
 
 /**
- * OFD.ru Ferma wire format (FFD 1.2) as EXTERNAL-APIS.md §4 names it, with the field names of Ferma's API
+ * OFD.ru Ferma wire format (FFD 1.2) as docs/external-apis.md §4 names it, with the field names of Ferma's API
  * document (ofd.ru/razrabotchikam/ferma). Money in rubles, ≤2 decimals. Every answer is the envelope
  * `{Status: "Success", Data}` or `{Status: "Failed", Error: {Code, Message}}`.
  */

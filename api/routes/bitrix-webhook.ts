@@ -8,7 +8,7 @@ import { bitrixOrderEventIntake } from '../../intake/receipts';
 import { bitrixIdProblem } from '../../domain/ids';
 
 /**
- * Bitrix events arrive form-encoded with bracket keys; all values are strings (EXTERNAL-APIS.md §1).
+ * Bitrix events arrive form-encoded with bracket keys; all values are strings (docs/external-apis.md §1).
  * Validated under the sender's own key names, so an error names `data[FIELDS][ID]` as Bitrix spells it.
  */
 const BitrixEventSchema = z.object({

@@ -12,7 +12,7 @@ import { parseTimestamp, validateReceiptBody } from './validate';
 /**
  * ATOL Online v5 stand-in: tokens that expire, sell/sell_refund with v5 validation, idempotency by
  * external_id (code 33), asynchronous processing to done/fail, reports, callbacks, a per-group rate limit
- * and injectable faults. Speaks the wire format of EXTERNAL-APIS.md §4.
+ * and injectable faults. Speaks the wire format of docs/external-apis.md §4.
  */
 
 export interface AtolSimulatorOptions extends CloudRegisterSimulatorOptions {

@@ -314,7 +314,7 @@ export class EvotorCloud {
     }
     if (b.payload === undefined || b.payload === null) throw new SimulatorError(400, 'payload: must not be null');
     const now = this.now();
-    // EXTERNAL-APIS.md says active_till; the publisher SDK's request model serializes active_until.
+    // docs/external-apis.md says active_till; the publisher SDK's request model serializes active_until.
     const till = b.active_till ?? b.active_until;
     const activeTillMs = till === undefined ? now + 2 * 24 * 60 * 60 * 1000 : parseInstant(till, 'active_till');
     if (activeTillMs <= now) throw new SimulatorError(400, 'active_till: must be in the future');

@@ -13,7 +13,7 @@ import { validateReceiptBody, validateStatusBody } from './validate';
  * OFD.ru Ferma stand-in: login/password tokens that expire, Income/IncomeReturn with Ferma's validation,
  * idempotency by InvoiceId (code 1019), receipts that go NEW → PROCESSED → CONFIRMED (or KKT_ERROR) over
  * time, status by ReceiptId or InvoiceId, callbacks, a per-account rate limit and injectable faults.
- * Speaks the wire format of EXTERNAL-APIS.md §4 under `/api`.
+ * Speaks the wire format of docs/external-apis.md §4 under `/api`.
  */
 
 export interface FermaSimulatorOptions extends CloudRegisterSimulatorOptions {
