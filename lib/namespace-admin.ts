@@ -1,6 +1,8 @@
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Logger } from './logger';
+import { ensureSearchAttributes } from './search-attributes-admin';
 
 /**
  * Registers the namespace with its retention, or updates the retention of an existing one (idempotent).
@@ -25,4 +27,33 @@ export async function ensureNamespace(connection: Connection, namespace: string,
   }
   logger?.info({ namespace, retentionSeconds }, 'namespace registered');
   return 'created';
+}
+
+/**
+ * A namespace ready for the workflows: registered with its retention, the project's search attributes added,
+ * and usable through the frontend (a new namespace reaches its registry within a refresh interval, ~10 s).
+ * Retries while the server is still starting (history shards not yet owned answer Unavailable).
+ */
+export async function prepareNamespace(
+  connection: Connection,
+  namespace: string,
+  retentionSeconds: number,
+  opts: { timeoutMs?: number; logger?: Logger } = {},
+): Promise<{ namespace: 'created' | 'updated' | 'unchanged'; searchAttributesAdded: string[] }> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let outcome: 'created' | 'updated' | 'unchanged' | undefined;
+  let added: string[] | undefined;
+  for (;;) {
+    try {
+      outcome ??= await ensureNamespace(connection, namespace, retentionSeconds, opts.logger);
+      added ??= await ensureSearchAttributes(connection, namespace, opts.logger);
+      const known = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+      await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+      if (ALL_SEARCH_ATTRIBUTES.every((a) => a.name in known)) return { namespace: outcome, searchAttributesAdded: added };
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`namespace ${namespace} not ready: ${(e as Error).message}`);
+    }
+    if (Date.now() > deadline) throw new Error(`namespace ${namespace} not ready: search attributes missing`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

@@ -5,8 +5,7 @@ import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { CLUSTER_SPEC } from './cluster-spec';
-import { ensureNamespace } from './namespace-admin';
-import { ensureSearchAttributes } from './search-attributes-admin';
+import { prepareNamespace } from './namespace-admin';
 
 // A real Temporal cluster on this machine (npm run cluster): the Temporal server and its SQL tool built from
 // the Go module, the Web UI server built from its Go module, PostgreSQL from Debian with its own data directory.
@@ -372,16 +371,9 @@ async function setupNamespace(log: Log): Promise<void> {
   const { temporalAddress, namespace } = clusterInfo();
   const connection = await Connection.connect({ address: temporalAddress });
   try {
-    // History shards may still be acquired right after start: the first calls can be refused for a moment.
-    const outcome = await until('the namespace registration', () => ensureNamespace(connection, namespace, CLUSTER_SPEC.retentionSeconds), 60_000);
-    const added = await until('the search attributes', () => ensureSearchAttributes(connection, namespace), 60_000);
-    // A new namespace reaches the frontend's registry within its refresh interval (about 10 s).
-    await until(`namespace ${namespace} usable`, async () => {
-      await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
-      const known = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-      return CLUSTER_SPEC.searchAttributes.every((a) => a.name in known) ? true : undefined;
-    }, 60_000);
-    log(`namespace ${namespace}: ${outcome}, retention ${CLUSTER_SPEC.retentionDays} d; search attributes ${added.length ? `added ${added.join(', ')}` : 'all present'}`);
+    const ready = await prepareNamespace(connection, namespace, CLUSTER_SPEC.retentionSeconds);
+    const added = ready.searchAttributesAdded;
+    log(`namespace ${namespace}: ${ready.namespace}, retention ${CLUSTER_SPEC.retentionDays} d; search attributes ${added.length ? `added ${added.join(', ')}` : 'all present'}`);
   } finally {
     await connection.close();
   }
