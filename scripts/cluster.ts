@@ -1,10 +1,11 @@
 import { CLUSTER_SPEC } from '../lib/cluster-spec';
-import { clusterInfo, clusterStatus, startCluster, stopCluster, type ClusterInfo } from '../lib/temporal-cluster';
+import { clusterInfo, clusterStatus, ensureClusterBinaries, ensurePostgresInstalled, startCluster, stopCluster, type ClusterInfo } from '../lib/temporal-cluster';
 
 // npm run cluster                 a Temporal cluster (server on PostgreSQL + Web UI) in the foreground; Ctrl-C stops it
 // npm run cluster -- start        the same, left running in the background (CI, bench, test:cluster)
 // npm run cluster -- stop         stops what start left running
 // npm run cluster -- status       what runs, and where
+// npm run cluster -- build        only builds/installs what is missing (CI does it ahead of the tests)
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -51,6 +52,11 @@ async function main(): Promise<void> {
       say(started.length ? `started ${started.join(', ')}; \`npm run cluster -- stop\` stops it` : 'already running');
       return;
     }
+    case 'build': {
+      const bins = ensureClusterBinaries(say);
+      say(`Temporal server ${bins.server}\nSQL tool ${bins.sqlTool}\nWeb UI ${bins.ui}\nPostgreSQL ${ensurePostgresInstalled(say)}`);
+      return;
+    }
     case 'stop':
       say(`stopped: ${(await stopCluster()).join(', ') || 'nothing was running'}`);
       return;
@@ -61,7 +67,7 @@ async function main(): Promise<void> {
       return;
     }
     default:
-      throw new Error(`unknown command ${command}: run (default), start, stop, status`);
+      throw new Error(`unknown command ${command}: run (default), start, stop, status, build`);
   }
 }
 
