@@ -464,6 +464,7 @@ async function run(temporalAddress: string, t0: number): Promise<void> {
       doubled: verdict.doubled,
       stuck: stuck.length,
       late_duplicates: late.length + lateMw.length,
+      bitrix_requests: bitrix.requestCounts().total,
       bitrix_faults: bitrix.requestCounts().faults,
       atol_lost_answers: atol.state.counters.lostAnswers,
       seconds: Math.round((Date.now() - t0) / 1000),
