@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
@@ -14,7 +15,6 @@ const ROOT = resolve(__dirname, '..');
 const TOOLS = join(ROOT, '.tools', 'temporal-cluster');
 export const CLUSTER_DATA_DIR = resolve(process.env.CLUSTER_DATA_DIR ?? join(ROOT, '.data', 'cluster'));
 const RUN = join(CLUSTER_DATA_DIR, 'run');
-const PG_DATA = join(CLUSTER_DATA_DIR, 'pg');
 const LOCAL = CLUSTER_SPEC.local;
 const DB_USER = 'temporal';
 const HOST = '127.0.0.1';
@@ -23,6 +23,7 @@ export interface ClusterInfo {
   temporalAddress: string;
   uiUrl: string;
   postgres: string;
+  postgresData: string;
   namespace: string;
   serverVersion: string;
   numHistoryShards: number;
@@ -35,6 +36,7 @@ export function clusterInfo(): ClusterInfo {
     temporalAddress: `${HOST}:${LOCAL.frontendPort}`,
     uiUrl: `http://${HOST}:${LOCAL.uiPort}`,
     postgres: `${HOST}:${LOCAL.postgresPort}`,
+    postgresData: pgData(),
     namespace: CLUSTER_SPEC.namespace,
     serverVersion: CLUSTER_SPEC.serverVersion,
     numHistoryShards: CLUSTER_SPEC.numHistoryShards,
@@ -134,40 +136,60 @@ function secrets(): Secrets {
   return s;
 }
 
+let pgDataDir: string | undefined;
+
+/**
+ * .data/cluster/pg; when the postgres user cannot reach the project folder (a clone under /root), a folder in its
+ * home named after the project path instead (the choice is kept in .data/cluster/pg-location).
+ */
+function pgData(): string {
+  if (pgDataDir) return pgDataDir;
+  const pointer = join(CLUSTER_DATA_DIR, 'pg-location');
+  if (existsSync(pointer)) return (pgDataDir = readFileSync(pointer, 'utf8').trim());
+  mkdirSync(CLUSTER_DATA_DIR, { recursive: true });
+  if (!isRoot() || asPostgres('test', ['-x', CLUSTER_DATA_DIR]).status === 0) return (pgDataDir = join(CLUSTER_DATA_DIR, 'pg'));
+  pgDataDir = join('/var/lib/postgresql', `bitrix-pos-bridge-${createHash('sha256').update(CLUSTER_DATA_DIR).digest('hex').slice(0, 12)}`);
+  writeFileSync(pointer, pgDataDir);
+  return pgDataDir;
+}
+
 function postgresRunning(bin: string): boolean {
-  return existsSync(join(PG_DATA, 'PG_VERSION')) && asPostgres(join(bin, 'pg_ctl'), ['-D', PG_DATA, 'status']).status === 0;
+  return existsSync(join(pgData(), 'PG_VERSION')) && asPostgres(join(bin, 'pg_ctl'), ['-D', pgData(), 'status']).status === 0;
 }
 
 function startPostgres(bin: string, log: Log): boolean {
-  if (!existsSync(join(PG_DATA, 'PG_VERSION'))) {
-    log(`initdb ${PG_DATA}`);
-    mkdirSync(PG_DATA, { recursive: true });
-    const pwfile = join(PG_DATA, '..', 'run', 'initdb-pw');
+  if (!existsSync(join(pgData(), 'PG_VERSION'))) {
+    log(`initdb ${pgData()}`);
+    mkdirSync(pgData(), { recursive: true });
+    // Where the postgres user can read it, whatever the project folder's permissions.
+    const pwdir = mkdtempSync(join(tmpdir(), 'pos-cluster-'));
+    const pwfile = join(pwdir, 'initdb-pw');
     writeFileSync(pwfile, secrets().dbPassword, { mode: 0o600 });
     if (isRoot()) {
       const { uid, gid } = postgresIds();
-      chownSync(PG_DATA, uid, gid);
+      chownSync(pgData(), uid, gid);
+      chownSync(pwdir, uid, gid);
       chownSync(pwfile, uid, gid);
     }
-    chmodSync(PG_DATA, 0o700);
-    const r = asPostgres(join(bin, 'initdb'), ['-D', PG_DATA, '-U', DB_USER, `--pwfile=${pwfile}`, '--auth-local=scram-sha-256', '--auth-host=scram-sha-256', '--no-locale', '-E', 'UTF8']);
-    rmSync(pwfile, { force: true });
+    chmodSync(pgData(), 0o700);
+    const r = asPostgres(join(bin, 'initdb'), ['-D', pgData(), '-U', DB_USER, `--pwfile=${pwfile}`, '--auth-local=scram-sha-256', '--auth-host=scram-sha-256', '--no-locale', '-E', 'UTF8']);
+    rmSync(pwdir, { recursive: true, force: true });
     if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
   }
   if (postgresRunning(bin)) return false;
   const r = asPostgres(
     join(bin, 'pg_ctl'),
-    ['-D', PG_DATA, '-l', join(PG_DATA, 'server.log'), '-w', '-t', '60', '-o', `-p ${LOCAL.postgresPort} -c listen_addresses=${HOST} -c unix_socket_directories=${PG_DATA} -c max_connections=300`, 'start'],
+    ['-D', pgData(), '-l', join(pgData(), 'server.log'), '-w', '-t', '60', '-o', `-p ${LOCAL.postgresPort} -c listen_addresses=${HOST} -c unix_socket_directories=${pgData()} -c max_connections=300`, 'start'],
     // Its own session: a Ctrl-C meant for the script must not reach the postmaster directly.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true } as SpawnSyncOptions,
   );
-  if (r.status !== 0) throw new Error(`PostgreSQL did not start: ${r.stderr || r.stdout} (log: ${join(PG_DATA, 'server.log')})`);
+  if (r.status !== 0) throw new Error(`PostgreSQL did not start: ${r.stderr || r.stdout} (log: ${join(pgData(), 'server.log')})`);
   return true;
 }
 
 function stopPostgres(bin: string): boolean {
   if (!postgresRunning(bin)) return false;
-  const r = asPostgres(join(bin, 'pg_ctl'), ['-D', PG_DATA, '-m', 'fast', '-w', '-t', '60', 'stop']);
+  const r = asPostgres(join(bin, 'pg_ctl'), ['-D', pgData(), '-m', 'fast', '-w', '-t', '60', 'stop']);
   if (r.status !== 0) throw new Error(`PostgreSQL did not stop: ${r.stderr || r.stdout}`);
   return true;
 }
@@ -206,7 +228,8 @@ function setupSchema(bins: Binaries, log: Log): void {
   }
 }
 
-function serverConfig(): string {
+/** The server's config file (YAML) for this machine, from deploy/temporal.json. */
+export function renderServerConfig(dbPassword: string): string {
   const sqlStore = (databaseName: string, maxConns: number) => ({
     sql: {
       pluginName: CLUSTER_SPEC.sqlPlugin,
@@ -214,7 +237,7 @@ function serverConfig(): string {
       connectAddr: `${HOST}:${LOCAL.postgresPort}`,
       connectProtocol: 'tcp',
       user: DB_USER,
-      password: secrets().dbPassword,
+      password: dbPassword,
       maxConns,
       maxIdleConns: maxConns,
       maxConnLifetime: '1h',
@@ -339,7 +362,7 @@ export async function startTemporalServer(log: Log): Promise<boolean> {
   const bins = clusterBinaries();
   if (runningPid('temporal', bins.server) !== undefined) return false;
   const configFile = join(RUN, 'temporal.yaml');
-  writeFileSync(configFile, serverConfig(), { mode: 0o600 });
+  writeFileSync(configFile, renderServerConfig(secrets().dbPassword), { mode: 0o600 });
   startDaemon('temporal', bins.server, ['--config-file', configFile, '--allow-no-auth', 'start']);
   await waitForFrontend(log);
   return true;

