@@ -76,6 +76,8 @@ describe('docker-compose.yml', () => {
     expect(services.postgresql.image).toBe(spec.postgresImage);
     expect(services.temporal.environment!.NUM_HISTORY_SHARDS).toBe(String(spec.numHistoryShards));
     expect(services.temporal.environment!.DB).toBe(spec.sqlPlugin);
+    expect(services.temporal.environment!.DBNAME).toBe(spec.databases.main);
+    expect(services.temporal.environment!.VISIBILITY_DBNAME).toBe(spec.databases.visibility);
     expect(services['temporal-schema'].environment!.SQL_PLUGIN).toBe(spec.sqlPlugin);
     const schemaScript = String(services['temporal-schema'].command);
     expect(schemaScript).toContain(`${spec.databases.main}:postgresql/v12/temporal`);
