@@ -1,13 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { BitrixClient } from '../activities/bitrix/client';
 import { sign } from '../api/signature';
 import type { MiddlewareReceipt } from '../api/routes/middleware';
 import { ELEMENTS_PER_DOCUMENT } from '../domain/walk-in';
 import { freePort } from '../lib/ports';
+import { prepareNamespace } from '../lib/namespace-admin';
+import { startNodeProcess, waitForPollers } from '../lib/processes';
+import { startCluster, stopCluster } from '../lib/temporal-cluster';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { startBitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator } from '../simulators/evotor/simulator';
@@ -17,7 +21,8 @@ import { startEvotorSimulator } from '../simulators/evotor/simulator';
 // limit, side by side with a naive client making one request per Bitrix call per receipt. Prints figures,
 // then one JSON line. Environment: BENCH_RECEIPTS (10000), BENCH_SCALE (rate-limit scale, 1 = cloud's
 // 2 req/s, burst 50), BENCH_DUPLICATES (0.1), BENCH_NAIVE_RECEIPTS (receipts for the naive run), BENCH_PRODUCTS (200),
-// BENCH_DOOR (middleware | evotor).
+// BENCH_DOOR (middleware | evotor), BENCH_TEMPORAL (dev: the embedded dev server | cluster: npm run cluster's
+// Temporal on PostgreSQL, a fresh namespace per run).
 
 const RECEIPTS = Number(process.env.BENCH_RECEIPTS ?? 10_000);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -32,6 +37,36 @@ const RPS = 2 * SCALE;
 const BURST = 50 * SCALE;
 const POST_BATCH = 500;
 const ROOT = resolve(__dirname, '..');
+const TEMPORAL = process.env.BENCH_TEMPORAL === 'cluster' ? 'cluster' : 'dev';
+
+interface BenchTemporal {
+  address: string;
+  namespace: string;
+  client: Client;
+  teardown(): Promise<void>;
+}
+
+/** The embedded dev server, or the cluster of `npm run cluster` (started when it is not running) with a namespace of the run's own. */
+async function startTemporal(): Promise<BenchTemporal> {
+  if (TEMPORAL === 'dev') {
+    const env = await startLocalTemporal({});
+    return { address: env.address, namespace: 'default', client: env.client, teardown: () => env.teardown() };
+  }
+  const cluster = await startCluster((line) => say(`  cluster: ${line}`));
+  const namespace = `bench-${Date.now().toString(36)}`;
+  const connection = await Connection.connect({ address: cluster.info.temporalAddress });
+  await prepareNamespace(connection, namespace, 86_400);
+  return {
+    address: cluster.info.temporalAddress,
+    namespace,
+    client: new Client({ connection, namespace }),
+    teardown: async () => {
+      await connection.workflowService.describeNamespace({ namespace }).then(() => connection.operatorService.deleteNamespace({ namespace })).catch(() => undefined);
+      await connection.close();
+      if (cluster.started.length) await stopCluster();
+    },
+  };
+}
 
 /** Deterministic pseudo-random numbers, so every run sells the same backlog. */
 function prng(seed: number): () => number {
@@ -85,12 +120,7 @@ function peakRssMb(child: ChildProcess): number {
 }
 
 function startProcess(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', script], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn', LOG_PRETTY: '' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return child;
+  return startNodeProcess(script, env);
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
@@ -126,9 +156,9 @@ async function runNaive(restUrl: string, receipts: MiddlewareReceipt[], warehous
 async function main(): Promise<void> {
   const dir = join(ROOT, '.data', 'bench');
   mkdirSync(dir, { recursive: true });
-  say(`backlog benchmark (${DOOR} door): ${RECEIPTS} receipts (+${Math.round(DUPLICATES * 100)}% delivered twice), ${PRODUCTS} products; Bitrix limit ${RPS} req/s, burst ${BURST} (scale ${SCALE}× the cloud's 2/s, 50)`);
+  say(`backlog benchmark (${DOOR} door, Temporal ${TEMPORAL === 'cluster' ? 'cluster' : 'dev server'}): ${RECEIPTS} receipts (+${Math.round(DUPLICATES * 100)}% delivered twice), ${PRODUCTS} products; Bitrix limit ${RPS} req/s, burst ${BURST} (scale ${SCALE}× the cloud's 2/s, 50)`);
 
-  const temporal = await startLocalTemporal({});
+  const temporal = await startTemporal();
   const bitrix = await startBitrixSimulator({ port: 0, rateLimit: { rps: RPS, burst: BURST } });
   const evotorToken = randomBytes(16).toString('hex');
   // The terminal's catalog as a catalog sync leaves it: each product's code is its Bitrix id.
@@ -160,6 +190,7 @@ async function main(): Promise<void> {
   const apiPort = await freePort();
   const env = {
     TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
     BITRIX_REST_URL: bitrix.url,
     BITRIX_RATE_LIMIT_RPS: String(RPS),
     BITRIX_RATE_LIMIT_BURST: String(BURST),
@@ -193,15 +224,7 @@ async function main(): Promise<void> {
     }, 60_000);
 
     // The worker bundles the workflow code at start: wait until it polls every task queue.
-    await waitFor('the worker', async () => {
-      const polled = await Promise.all(
-        ['pos-workflows', 'pos-deductions', 'bitrix'].map(async (name) => {
-          const d = await temporal.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name }, taskQueueType: name === 'bitrix' ? 2 : 1 });
-          return (d.pollers ?? []).length > 0;
-        }),
-      );
-      return polled.every(Boolean);
-    }, 180_000);
+    await waitForPollers(temporal.client, temporal.namespace, [{ name: 'pos-workflows' }, { name: 'pos-deductions' }, { name: 'bitrix', activities: true }]);
 
     const backlog = makeBacklog(RECEIPTS, 'bench-1', 1);
     const rnd = prng(7);
@@ -305,6 +328,7 @@ async function main(): Promise<void> {
     const best = RPS * ELEMENTS_PER_DOCUMENT;
     const result = {
       door: DOOR,
+      temporal: TEMPORAL,
       scale: SCALE,
       allowed_rps: RPS,
       lines_per_request_at_best: ELEMENTS_PER_DOCUMENT,
