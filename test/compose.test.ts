@@ -107,7 +107,7 @@ describe('docker-compose.yml', () => {
   it('pins every image and binds every published port to ${BIND:-127.0.0.1}', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.build) continue;
-      expect([name, s.image]).toEqual([name, expect.stringMatching(/^[\w./-]+:\d[\w.-]*$/)]);
+      expect([name, s.image]).toEqual([name, expect.stringMatching(/^[\w./-]+:v?\d[\w.-]*$/)]);
     }
     const ports = Object.values(services).flatMap((s) => s.ports ?? []);
     expect(ports.length).toBeGreaterThan(0);
