@@ -5,13 +5,11 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { FermaActivities } from '../activities/ferma/activities';
 import type { AtolActivities } from '../activities/atol/activities';
 import type { OrderSaleFacts, RefundBitrixActivities, RefundEvotorActivities, RefundFiscalActivities } from '../activities/refund/activities';
@@ -22,9 +20,10 @@ import { atolRefundExternalId, fermaRefundInvoiceId, type LedgerDecision, type P
 import type { ReceiptLine } from '../domain/walk-in';
 import { fiscalSummary } from '../domain/terminal-payload';
 import { claimRefundSignal, ledgerDecisionSignal, refundCompletedSignal } from './refund-ledger';
-import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal, PosTotal } from '../domain/search-attributes';
+import { PosFiscalMode, PosOrderId, PosOrderNumber, PosReceiptId, PosStore, PosTerminal, PosTotal } from '../domain/search-attributes';
+import { Finish, nowIso, stages } from './attention';
 import { signalOrStart } from './signal-or-start';
-import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
+import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner, type SupportRequest } from './support-actions';
 import { TASK_QUEUES, orderSaleKey, refundLedgerWorkflowId, walkInSaleKey } from '../domain/workflow-ids';
 
 export const refundStatusQuery = defineQuery<RefundStatus>('status');
@@ -50,9 +49,6 @@ const ferma = proxyActivities<Pick<RefundFiscalActivities, 'registerFermaRefundO
   retry,
 });
 
-/** Ends the workflow early: a person closed the refund with a note. */
-class Finish extends Error {}
-
 const POLL_INITIAL_MS = 1_000;
 const POLL_MAX_MS = 15_000;
 const ATOL_POLL_MAX_MS = 60_000;
@@ -70,12 +66,11 @@ type FoundSale = Extract<SaleLookup, { status: 'order' | 'walk-in' }>;
  */
 export async function refundWorkflow(input: RefundInput): Promise<RefundResult> {
   const { refund } = input;
-  const now = () => new Date(Date.now()).toISOString();
   const state: RefundStatus = {
     refundId: refund.receiptId,
     terminalStoreId: refund.terminalStoreId,
     stage: 'LOCATING_SALE',
-    stageSince: now(),
+    stageSince: nowIso(),
     amount: refund.amount,
     currency: refund.currency,
     refundedAt: refund.paidAt,
@@ -84,7 +79,7 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     done: [],
     timeline: [],
   };
-  let requested: { kind: 'retry' } | { kind: 'resolve'; note: string } | undefined;
+  let requested: SupportRequest | undefined;
   let decision: LedgerDecision | undefined;
   let reservedWith: string | undefined;
 
@@ -96,7 +91,7 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     resolveRefusal: (stage) => (stage === 'NEEDS_ATTENTION' ? undefined : `only a refund in NEEDS_ATTENTION can be resolved by hand (stage is ${stage})`),
   });
 
-  function describe(): void {
+  const { describe, enter, stopForPerson } = stages<RefundStage, RefundStatus>(state, () => {
     const sale = state.sale?.kind === 'order'
       ? `order ${state.sale.accountNumber ?? state.sale.orderId} (Bitrix id ${state.sale.orderId})`
       : state.sale?.kind === 'walk-in'
@@ -104,47 +99,30 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
         : state.saleReceiptId
           ? `receipt ${state.saleReceiptId}`
           : 'not known yet';
-    const lines = [
+    const head = [
       `**Refund ${refund.receiptId}** of ${kopecksToRubles(refund.amount)} ${refund.currency} at terminal ${refund.deviceId}${state.storeId ? ` (${state.storeId})` : ''}, ${refund.paidAt}`,
       `Sale refunded: ${sale}`,
       `Stage: **${state.stage}** since ${state.stageSince}`,
     ];
-    if (state.lines.length) lines.push(`Goods: ${state.lines.map((l) => `${l.quantity} × product ${l.productId}`).join(', ')}`);
+    if (state.lines.length) head.push(`Goods: ${state.lines.map((l) => `${l.quantity} × product ${l.productId}`).join(', ')}`);
     if (state.decision)
-      lines.push(
+      head.push(
         `Refunded of this sale so far: ${kopecksToRubles(state.decision.refundedAmount)} of ${kopecksToRubles(state.decision.paid)} paid` +
           (state.decision.wholeSale ? ' (this refund takes back the whole sale)' : state.decision.fullyRefunded ? ' (everything sold is now refunded)' : ''),
       );
-    if (state.done.length) lines.push(`Done:\n${state.done.map((d) => `- ${d}`).join('\n')}`);
-    if (state.waitingFor) lines.push(`Waiting for: ${state.waitingFor}${state.deadline ? ` (deadline ${state.deadline})` : ''}`);
-    if (state.fiscal) lines.push(`Fiscal refund receipt: ${fiscalSummary(state.fiscal)}`);
-    if (state.problem) lines.push(`Problem in "${state.problem.step}": ${state.problem.message}`, `What to do: ${state.problem.action}`);
-    if (state.resolution) lines.push(`Closed: ${state.resolution}`);
-    setCurrentDetails(lines.join('\n\n'));
-  }
-
-  function enter(stage: RefundStage, waitingFor?: string, deadline?: string, extra: SearchAttributeUpdatePair[] = []): void {
-    state.stage = stage;
-    state.stageSince = now();
-    state.waitingFor = waitingFor;
-    state.deadline = deadline;
-    state.timeline.push({ stage, at: state.stageSince });
-    upsertSearchAttributes([{ key: PosStage, value: stage }, { key: PosStageSince, value: new Date(Date.now()) }, ...extra]);
-    describe();
-  }
+    if (state.done.length) head.push(`Done:\n${state.done.map((d) => `- ${d}`).join('\n')}`);
+    return { head, tail: state.fiscal ? [`Fiscal refund receipt: ${fiscalSummary(state.fiscal)}`] : [] };
+  });
 
   /** Stops in NEEDS_ATTENTION until a person retries (returns) or resolves (throws Finish). */
   async function needsAttention(stepName: string, message: string, action: string): Promise<void> {
-    const resume = { stage: state.stage, waitingFor: state.waitingFor, deadline: state.deadline };
-    state.problem = { step: stepName, message, action, at: now() };
-    log.warn('refund needs attention', { refundId: refund.receiptId, step: stepName, message });
-    enter('NEEDS_ATTENTION', 'a person: retry or resolve');
-    await condition(() => requested !== undefined);
-    const decided = requested!;
+    const decided = await stopForPerson({ step: stepName, message, action }, {
+      waitingFor: 'a person: retry or resolve',
+      log: { refundId: refund.receiptId },
+      decided: () => requested,
+    });
     requested = undefined;
-    if (decided.kind === 'resolve') throw new Finish(decided.note);
-    state.problem = undefined;
-    enter(resume.stage, resume.waitingFor, resume.deadline);
+    if (decided?.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', decided.note);
   }
 
   const step = stepRunner(needsAttention);
@@ -262,7 +240,7 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
       const externalId = register === 'atol' ? atolRefundExternalId(refund.receiptId, attempt) : fermaRefundInvoiceId(refund.receiptId, attempt);
       const deadlineAt = Date.now() + ATOL_REPORT_DEADLINE_MS;
       enter('FISCALIZING', `${register === 'atol' ? 'ATOL Online' : 'OFD.ru Ferma'} refund receipt ${externalId}`, new Date(deadlineAt).toISOString());
-      const receiptTime = now();
+      const receiptTime = nowIso();
       const args = { orderId, storeId, receiptTime, saleTime, wholeSale: d.wholeSale, lines: d.lines };
       const uuid = await step(`send refund receipt to ${name}`, `Check ${name} credentials and the order data named in the error, then retry.`, () =>
         register === 'atol'
