@@ -5,7 +5,6 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -15,8 +14,9 @@ import type { RefundEvotorActivities } from '../activities/refund/activities';
 import { kopecksToRubles } from '../domain/money';
 import { type CancellationStage, type LedgerView, type OrderCancellationInput, type OrderCancellationResult, type OrderCancellationStatus } from '../domain/refund';
 import { ledgerChangedSignal, subscribeLedgerSignal } from './refund-ledger';
-import { PosOrderId, PosOrderNumber, PosStage, PosStageSince, PosStore } from '../domain/search-attributes';
-import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner } from './support-actions';
+import { PosOrderId, PosOrderNumber, PosStore } from '../domain/search-attributes';
+import { Finish, nowIso, stages } from './attention';
+import { OUTSIDE_SYSTEM_RETRY, setSupportHandlers, stepRunner, type SupportRequest } from './support-actions';
 import { TASK_QUEUES, orderSaleKey, refundLedgerWorkflowId } from '../domain/workflow-ids';
 
 export const cancellationStatusQuery = defineQuery<OrderCancellationStatus>('status');
@@ -34,8 +34,6 @@ const evotorPush = proxyActivities<RefundEvotorActivities>({ taskQueue: TASK_QUE
 
 const DEFAULT_PAYBACK_DEADLINE_MS = 3 * 24 * 60 * 60_000;
 
-class Finish extends Error {}
-
 /**
  * A paid order is cancelled (in Bitrix, by support, or in the middle of its payment): the money must go
  * back at the terminal — a card refund needs the card there, a cash refund is recorded by the cashier.
@@ -45,12 +43,22 @@ class Finish extends Error {}
  */
 export async function orderCancellationWorkflow(input: OrderCancellationInput & { paybackDeadlineMs?: number }): Promise<OrderCancellationResult> {
   const { orderId } = input;
-  const now = () => new Date(Date.now()).toISOString();
-  const state: OrderCancellationStatus = { orderId, reason: input.reason, stage: 'AWAITING_REFUND', stageSince: now(), paidAmount: input.paidAmount, refundedAmount: 0, refunds: [] };
+  const state: OrderCancellationStatus = { orderId, reason: input.reason, stage: 'AWAITING_REFUND', stageSince: nowIso(), paidAmount: input.paidAmount, refundedAmount: 0, refunds: [] };
   let ledger: LedgerView | undefined;
-  let requested: { kind: 'retry' } | { kind: 'resolve'; note: string } | undefined;
+  let requested: SupportRequest | undefined;
   let currency = input.currency ?? 'RUB';
   let accountNumber = input.accountNumber;
+
+  const { describe, enter, stopForPerson } = stages<CancellationStage, OrderCancellationStatus>(state, () => ({
+    head: [
+      `**Cancellation of paid order ${accountNumber ?? orderId}** (Bitrix id ${orderId}): ${input.reason}`,
+      `Stage: **${state.stage}** since ${state.stageSince}`,
+      state.paidAmount !== undefined
+        ? `Refunded at the terminal: ${kopecksToRubles(state.refundedAmount)} of ${kopecksToRubles(state.paidAmount)} ${currency}`
+        : 'Paid amount: not known yet',
+      ...state.refunds.map((r) => `- refund ${r.refundId}: ${kopecksToRubles(r.amount)}${r.completed ? '' : ' (being reversed)'}`),
+    ],
+  }));
 
   setHandler(cancellationStatusQuery, () => state);
   setHandler(ledgerChangedSignal, (view) => {
@@ -63,46 +71,20 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
     resolveRefusal: (stage) => (stage === 'COMPLETED' ? 'the cancellation has already ended' : undefined),
   });
 
-  function describe(): void {
-    const lines = [
-      `**Cancellation of paid order ${accountNumber ?? orderId}** (Bitrix id ${orderId}): ${input.reason}`,
-      `Stage: **${state.stage}** since ${state.stageSince}`,
-      state.paidAmount !== undefined
-        ? `Refunded at the terminal: ${kopecksToRubles(state.refundedAmount)} of ${kopecksToRubles(state.paidAmount)} ${currency}`
-        : 'Paid amount: not known yet',
-      ...state.refunds.map((r) => `- refund ${r.refundId}: ${kopecksToRubles(r.amount)}${r.completed ? '' : ' (being reversed)'}`),
-    ];
-    if (state.waitingFor) lines.push(`Waiting for: ${state.waitingFor}${state.deadline ? ` (deadline ${state.deadline})` : ''}`);
-    if (state.problem) lines.push(`Problem in "${state.problem.step}": ${state.problem.message}`, `What to do: ${state.problem.action}`);
-    if (state.resolution) lines.push(`Closed: ${state.resolution}`);
-    setCurrentDetails(lines.join('\n\n'));
-  }
-
-  function enter(stage: CancellationStage, waitingFor?: string, deadline?: string): void {
-    state.stage = stage;
-    state.stageSince = now();
-    state.waitingFor = waitingFor;
-    state.deadline = deadline;
-    upsertSearchAttributes([
-      { key: PosStage, value: stage },
-      { key: PosStageSince, value: new Date(Date.now()) },
-    ]);
-    describe();
-  }
-
   const refunded = () => ledger?.completedAmount ?? 0;
   const settled = () => state.paidAmount !== undefined && refunded() >= state.paidAmount;
 
   /** NEEDS_ATTENTION until a person retries (returns), resolves (throws Finish), or the refunds arrive after all. */
   async function needsAttention(step: string, message: string, action: string): Promise<void> {
-    state.problem = { step, message, action, at: now() };
-    log.warn('cancellation needs attention', { orderId, step, message });
-    enter('NEEDS_ATTENTION', 'a person: retry or resolve');
-    await condition(() => requested !== undefined || settled());
-    const decided = requested;
+    const decided = await stopForPerson({ step, message, action }, {
+      waitingFor: 'a person: retry or resolve',
+      log: { orderId },
+      decided: () => requested,
+      also: settled,
+      resume: false,
+    });
     requested = undefined;
-    if (decided?.kind === 'resolve') throw new Finish(decided.note);
-    state.problem = undefined;
+    if (decided?.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', decided.note);
   }
   const step = stepRunner(needsAttention);
 
@@ -161,7 +143,7 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
       );
       await condition(() => settled() || requested !== undefined, Math.max(deadlineAt - Date.now(), 1));
       if (settled()) break;
-      if (requested?.kind === 'resolve') throw new Finish(requested.note);
+      if (requested?.kind === 'resolve') throw new Finish('RESOLVED_BY_HAND', requested.note);
       requested = undefined;
       if (Date.now() < deadlineAt) continue;
       await needsAttention(

@@ -1,0 +1,87 @@
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Problem } from '../domain/payment';
+import { PosStage, PosStageSince } from '../domain/search-attributes';
+import type { SupportRequest } from './support-actions';
+
+/** What every workflow that can stop for a person shows: its stage, since when, what it waits for, its problem. */
+export interface Staged<Stage extends string> {
+  stage: Stage;
+  stageSince: string;
+  waitingFor?: string;
+  deadline?: string;
+  problem?: Problem;
+  resolution?: string;
+  /** Stages passed, with the time each was entered (kept by the workflows that show one). */
+  timeline?: { stage: Stage; at: string }[];
+}
+
+/** Ends a workflow early with an outcome chosen by a person or by Bitrix. */
+export class Finish<Outcome extends string = string> extends Error {
+  constructor(
+    readonly outcome: Outcome,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const nowIso = (): string => new Date(Date.now()).toISOString();
+
+/** The Web UI's "Current details" of a staged workflow: its own lines, then what it waits for, the problem, how it ended. */
+export interface Details {
+  head: string[];
+  /** Lines after "Waiting for" (e.g. the fiscal receipt). */
+  tail?: string[];
+}
+
+/**
+ * The stage scaffolding every workflow that can stop for a person shares: entering a stage (its search
+ * attributes in one upsert — each is a history event and an index write — and the Web UI's current details
+ * redrawn), and stopping in NEEDS_ATTENTION until a person decides.
+ */
+export function stages<Stage extends string, S extends Staged<Stage>>(state: S, details: () => Details) {
+  function describe(): void {
+    const { head, tail = [] } = details();
+    const lines = [...head];
+    if (state.waitingFor) lines.push(`Waiting for: ${state.waitingFor}${state.deadline ? ` (deadline ${state.deadline})` : ''}`);
+    lines.push(...tail);
+    if (state.problem) lines.push(`Problem in "${state.problem.step}": ${state.problem.message}`, `What to do: ${state.problem.action}`);
+    if (state.resolution) lines.push(`Closed: ${state.resolution}`);
+    setCurrentDetails(lines.join('\n\n'));
+  }
+
+  function enter(stage: Stage, waitingFor?: string, deadline?: string, extra: SearchAttributeUpdatePair[] = []): void {
+    state.stage = stage;
+    state.stageSince = nowIso();
+    state.waitingFor = waitingFor;
+    state.deadline = deadline;
+    state.timeline?.push({ stage, at: state.stageSince });
+    upsertSearchAttributes([{ key: PosStage, value: stage }, { key: PosStageSince, value: new Date(Date.now()) }, ...extra]);
+    describe();
+  }
+
+  /**
+   * Stops in NEEDS_ATTENTION with the problem until `decided()` holds a person's request (or `also()` says
+   * the wait is over by itself); returns the request for the workflow to act on. A retry (`resume`) goes back
+   * to the stage it stopped in.
+   */
+  async function stopForPerson<R extends SupportRequest | { kind: string }>(
+    problem: { step: string; message: string; action: string },
+    opts: { waitingFor: string; log: Record<string, unknown>; decided: () => R | undefined; also?: () => boolean; resume?: boolean },
+  ): Promise<R | undefined> {
+    const resume = { stage: state.stage, waitingFor: state.waitingFor, deadline: state.deadline };
+    state.problem = { ...problem, at: nowIso() };
+    log.warn('needs attention', { ...opts.log, step: problem.step, message: problem.message });
+    enter('NEEDS_ATTENTION' as Stage, opts.waitingFor);
+    await condition(() => opts.decided() !== undefined || (opts.also?.() ?? false));
+    const decision = opts.decided();
+    if (decision?.kind === 'retry' || decision === undefined) {
+      state.problem = undefined;
+      if (opts.resume !== false && decision !== undefined) enter(resume.stage, resume.waitingFor, resume.deadline);
+    }
+    return decision;
+  }
+
+  return { describe, enter, stopForPerson };
+}

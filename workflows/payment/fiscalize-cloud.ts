@@ -1,0 +1,61 @@
+import { condition } from '@temporalio/workflow';
+import type { PickupStore } from '../../activities/bitrix/activities';
+import { cloudSellExternalId, type FiscalAttributes } from '../../domain/fiscal';
+import { nowIso } from '../attention';
+import { atol, ferma, POLL_INITIAL_MS, POLL_MAX_MS } from './activities';
+import type { FiscalDeadline } from './fiscalize';
+import type { PaymentRun } from './run';
+
+/**
+ * A cloud register (ATOL Online or OFD.ru Ferma) prints the receipt: registered under a deterministic id
+ * (a resend is recognised by the register), then its report polled with backoff — a callback's hint only
+ * hurries the next poll. A failed receipt waits for a person; retry sends a new one (`-2`, …).
+ */
+export async function fiscalizeByCloudRegister(run: PaymentRun, store: PickupStore, deadline: FiscalDeadline): Promise<FiscalAttributes> {
+  const { orderId, events, waiting } = run;
+  const cloud =
+    store.fiscalMode === 'ferma'
+      ? {
+          name: 'Ferma',
+          register: (id: string) => ferma.registerFermaReceipt({ orderId, storeId: store.id, invoiceId: id, receiptTime: nowIso() }).then((r) => r.receiptId),
+          report: (handle: string) => ferma.getFermaReceiptStatus({ receiptId: handle }),
+        }
+      : {
+          name: 'ATOL',
+          register: (id: string) => atol.registerAtolSell({ orderId, storeId: store.id, externalId: id, receiptTime: nowIso() }).then((r) => r.uuid),
+          report: (handle: string) => atol.getAtolReport({ uuid: handle }),
+        };
+  for (let attempt = 1; ; attempt++) {
+    const externalId = cloudSellExternalId(orderId, attempt);
+    run.enter('FISCALIZING', `${cloud.name === 'ATOL' ? 'ATOL Online' : 'OFD.ru Ferma'} receipt ${externalId}`, deadline.iso);
+    const uuid = await run.step(`send receipt to ${cloud.name}`, `Check ${cloud.name} credentials and the order data named in the error, then retry.`, () =>
+      cloud.register(externalId),
+    );
+    for (let delay = POLL_INITIAL_MS; ; ) {
+      const report = await run.step(`read ${cloud.name} report`, `Check that ${cloud.name} is reachable, then retry.`, () => cloud.report(uuid));
+      if (report.status === 'done' && report.fiscal) return report.fiscal;
+      if (report.status === 'fail') {
+        await run.needsAttention(
+          `${cloud.name} receipt`,
+          `${cloud.name} failed receipt ${externalId}: ${report.error ?? 'no reason given'}`,
+          `Fix the cause (${cloud.name} settings, the order's data), then retry: a new receipt is sent.`,
+        );
+        break;
+      }
+      if (Date.now() >= deadline.at) {
+        await run.needsAttention(
+          `read ${cloud.name} report`,
+          `${cloud.name} has not processed receipt ${externalId} (id ${uuid}) within ${deadline.minutes} min`,
+          `Check the receipt in the ${cloud.name} account; retry to keep waiting for the same receipt.`,
+        );
+        continue;
+      }
+      const hints = events.reportHints;
+      waiting.reportFrom = cloud.name === 'ATOL' ? 'atol' : 'ferma';
+      await condition(() => events.reportHints !== hints, Math.min(delay, deadline.left()));
+      waiting.reportFrom = undefined;
+      waiting.hintPending = false;
+      delay = Math.min(delay * 2, POLL_MAX_MS);
+    }
+  }
+}
