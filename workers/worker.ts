@@ -7,7 +7,10 @@ import { createFermaActivities } from '../activities/ferma/activities';
 import type { FermaClient } from '../activities/ferma/client';
 import { createTerminalActivities } from '../activities/terminals/activities';
 import { createAtolActivities } from '../activities/atol/activities';
-import { createRefundActivities } from '../activities/refund/activities';
+import { createBitrixRefundActivities } from '../activities/bitrix/refund';
+import { createAtolRefundActivities } from '../activities/atol/refund';
+import { createFermaRefundActivities } from '../activities/ferma/refund';
+import { createEvotorRefundActivities } from '../activities/evotor/refund';
 import { createRefundLookupActivities } from '../cross-system/refund-lookup';
 import { createTemporalActivities } from '../cross-system/order-lookup';
 import { createWalkInActivities } from '../cross-system/walk-in-write-offs';
@@ -79,7 +82,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ? (deps.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler })))
     : undefined;
   // Refunds reverse a sale in every outside system: each part runs on that system's queue, with its limits.
-  const refunds = createRefundActivities({
+  const refundDeps = {
     bitrix: deps.bitrix,
     evotor: deps.evotor,
     atol: deps.atol,
@@ -87,7 +90,12 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     config: deps.config,
     callbackBaseUrl: deps.publicBaseUrl,
     logger: deps.logger.child({ system: 'refund' }),
-  });
+  };
+  const refunds = {
+    bitrix: createBitrixRefundActivities(refundDeps),
+    fiscal: { ...createAtolRefundActivities(refundDeps), ...createFermaRefundActivities(refundDeps) },
+    evotor: createEvotorRefundActivities(refundDeps),
+  };
   const factories: Record<TaskQueue, () => Promise<Worker>> = {
     [TASK_QUEUES.workflows]: () =>
       Worker.create({

@@ -10,7 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BitrixActivities } from '../activities/bitrix/activities';
-import type { RefundEvotorActivities } from '../activities/refund/activities';
+import type { RefundEvotorActivities } from '../activities/evotor/refund';
 import { kopecksToRubles } from '../domain/money';
 import { type CancellationStage, type LedgerView, type OrderCancellationInput, type OrderCancellationResult, type OrderCancellationStatus } from '../domain/refund';
 import { ledgerChangedSignal, subscribeLedgerSignal } from './refund-ledger';

@@ -1,5 +1,5 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { OrderSaleFacts } from '../../activities/refund/activities';
+import type { OrderSaleFacts } from '../../activities/bitrix/refund';
 import type { RefundStore, SaleLookup } from '../../cross-system/refund-lookup';
 import type { FiscalAttributes } from '../../domain/fiscal';
 import type { ProductQuantity, SaleFacts } from '../../domain/refund';

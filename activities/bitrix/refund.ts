@@ -1,32 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { FiscalAttributes } from '../../domain/fiscal';
-import { kopecksToRubles, type Kopecks } from '../../domain/money';
+import type { Kopecks } from '../../domain/money';
 import type { OrderSnapshot } from '../../domain/order';
 import { byProduct, formatRefundComment, parseRefundComment, refundDocumentTitle, type ProductQuantity } from '../../domain/refund';
 import type { ReceiptLine } from '../../domain/walk-in';
-import type { PosConfig } from '../../lib/config';
-import type { Logger } from '../../lib/logger';
-import type { AtolClient } from '../atol/client';
-import { writeStoreDocument } from '../bitrix/store-documents';
-import { createFermaActivities } from '../ferma/activities';
-import type { FermaClient } from '../ferma/client';
-import { buildAtolRefundReceipt, type AtolRefundLine } from '../atol/receipt';
-import type { BitrixClient } from '../bitrix/client';
-import { fiscalAttributesFromDocument, type EvotorCloudClient } from '../evotor/client';
-import { receiptKind } from '../atol/activities';
-import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
-import { ExternalServiceError } from '../shared/errors';
 import { createProductMapper } from '../evotor/product-mapper';
-
-export interface RefundActivityDeps {
-  bitrix: BitrixClient;
-  evotor: EvotorCloudClient;
-  atol?: AtolClient;
-  ferma?: FermaClient;
-  config: PosConfig;
-  callbackBaseUrl?: string;
-  logger?: Logger;
-}
+import { classifyErrors } from '../shared/activity-errors';
+import { ExternalServiceError } from '../shared/errors';
+import type { RefundActivityDeps } from '../shared/refund-lines';
+import { writeStoreDocument } from './store-documents';
 
 /** Bitrix `sale` error code for "order does not exist". */
 const ORDER_NOT_FOUND = '200540400001';
@@ -59,11 +40,10 @@ export interface RecordPaymentReturnInput {
 }
 
 /**
- * The steps that reverse a sale in the outside systems. Each reads before it writes or carries a key the
- * system deduplicates, so a retry after a lost answer changes nothing.
+ * The refund steps in Bitrix: what an order sold, the goods back on the shelf, the payment returned, the
+ * order settled. Each reads before it writes, so a retry after a lost answer changes nothing.
  */
-export function createRefundActivities({ bitrix, evotor, atol, ferma, config, callbackBaseUrl, logger }: RefundActivityDeps) {
-  const fermaActivities = createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, logger });
+export function createBitrixRefundActivities({ bitrix, evotor, config, logger }: Pick<RefundActivityDeps, 'bitrix' | 'evotor' | 'config' | 'logger'>) {
   const mapProduct = createProductMapper(evotor, config);
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
 
@@ -96,22 +76,7 @@ export function createRefundActivities({ bitrix, evotor, atol, ferma, config, ca
     });
   }
 
-  /** Basket lines for refunded products, in basket order (a product on two lines fills the first one first). */
-  function basketLines(order: OrderSnapshot, lines: ProductQuantity[]): AtolRefundLine[] {
-    const out: AtolRefundLine[] = [];
-    for (const { productId, quantity } of lines) {
-      let left = quantity;
-      for (const item of order.items.filter((i) => i.productId === productId)) {
-        const take = Math.min(item.quantity, left);
-        if (take > 0) out.push({ basketId: item.basketId, quantity: Math.round(take * 1000) / 1000 });
-        left = Math.round((left - take) * 1000) / 1000;
-      }
-      if (left > 0) throw ApplicationFailure.nonRetryable(`product ${productId}: ${quantity} refunded but order ${order.accountNumber} has less`, 'refund');
-    }
-    return out;
-  }
-
-  const bitrixActivities = classifyErrors({
+  return classifyErrors({
     async mapRefundLines(input: { terminalStoreId?: string; lines: ReceiptLine[] }): Promise<{ lines: ProductQuantity[] } | { problem: string }> {
       return mapLines(input.terminalStoreId, input.lines);
     },
@@ -222,89 +187,6 @@ export function createRefundActivities({ bitrix, evotor, atol, ferma, config, ca
       return { outcome: 'status-set', statusId: target };
     },
   });
-
-  const fiscalActivities = classifyErrors({
-    /**
-     * A `sell_refund` mirroring the order's sale receipt: the refunded lines with their own VAT as on the
-     * sale date, the sale's payment type. The external_id comes from the refund receipt: a resend is code 33.
-     */
-    async registerAtolRefund(input: {
-      orderId: string;
-      storeId: string;
-      externalId: string;
-      receiptTime: string;
-      saleTime: string;
-      wholeSale: boolean;
-      lines: ProductQuantity[];
-    }): Promise<{ uuid: string; alreadyAccepted: boolean }> {
-      if (!atol) throw ApplicationFailure.nonRetryable('ATOL Online is not configured (ATOL_API_URL, ATOL_LOGIN, ATOL_PASSWORD, ATOL_GROUP_CODE)', 'config');
-      const store = config.stores.find((s) => s.id === input.storeId);
-      if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
-      const order = await bitrix.getOrder(input.orderId);
-      const { company } = store;
-      const body = buildReceipt('ATOL refund receipt', () =>
-        buildAtolRefundReceipt({
-          order,
-          externalId: input.externalId,
-          receiptTime: new Date(input.receiptTime),
-          saleTime: new Date(input.saleTime),
-          timeZone: store.timeZone,
-          company,
-          kind: receiptKind(order, posPaySystems),
-          lines: input.wholeSale ? undefined : basketLines(order, input.lines),
-          callbackUrl: callbackUrlOf(callbackBaseUrl, '/webhooks/atol/callback'),
-        }),
-      );
-      const registration = await atol.sellRefund(body);
-      logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell_refund registered');
-      return registration;
-    },
-
-    /** An `IncomeReturn` at OFD.ru Ferma mirroring the sale's `Income`; the InvoiceId comes from the refund receipt. */
-    async registerFermaRefundOfSale(input: {
-      orderId: string;
-      storeId: string;
-      invoiceId: string;
-      receiptTime: string;
-      saleTime: string;
-      wholeSale: boolean;
-      lines: ProductQuantity[];
-    }): Promise<{ receiptId: string; alreadyAccepted: boolean }> {
-      let lines: AtolRefundLine[] | undefined;
-      if (!input.wholeSale) {
-        const order = await bitrix.getOrder(input.orderId);
-        lines = buildReceipt('Ferma refund receipt', () => basketLines(order, input.lines));
-      }
-      return fermaActivities.registerFermaRefund({ orderId: input.orderId, storeId: input.storeId, invoiceId: input.invoiceId, receiptTime: input.receiptTime, saleTime: input.saleTime, lines });
-    },
-  });
-
-  const evotorActivities = classifyErrors({
-    /** The refund receipt's cloud document: the sale it refunds (base_document_id) and its fiscal data. */
-    async readRefundDocument(input: { terminalStoreId: string; receiptId: string }): Promise<{ found: false } | { found: true; baseReceiptId?: string; fiscal?: FiscalAttributes }> {
-      const doc = await evotor.getDocument(input.terminalStoreId, input.receiptId);
-      if (!doc) return { found: false };
-      const fiscal = fiscalAttributesFromDocument(doc);
-      return { found: true, ...(doc.body.base_document_id ? { baseReceiptId: doc.body.base_document_id } : {}), ...(fiscal ? { fiscal } : {}) };
-    },
-
-    /** Best effort: asks the store's terminals to refund an order (the cashier can also find it by number). */
-    async pushRefundRequest(input: { deviceIds: string[]; orderId: string; accountNumber?: string; amount: Kopecks; currency: string; activeTill: string }): Promise<{ pushId?: string }> {
-      if (input.deviceIds.length === 0) return {};
-      const push = await evotor.sendPush({
-        devices: input.deviceIds,
-        payload: { kind: 'bitrix-refund', orderId: input.orderId, accountNumber: input.accountNumber, amount: kopecksToRubles(input.amount), currency: input.currency },
-        activeTill: new Date(input.activeTill),
-      });
-      logger?.info({ orderId: input.orderId, pushId: push.id }, 'refund requested at the terminal');
-      return { pushId: push.id };
-    },
-  });
-
-  return { bitrix: bitrixActivities, fiscal: fiscalActivities, evotor: evotorActivities };
 }
 
-export type RefundActivities = ReturnType<typeof createRefundActivities>;
-export type RefundBitrixActivities = RefundActivities['bitrix'];
-export type RefundFiscalActivities = RefundActivities['fiscal'];
-export type RefundEvotorActivities = RefundActivities['evotor'];
+export type RefundBitrixActivities = ReturnType<typeof createBitrixRefundActivities>;
