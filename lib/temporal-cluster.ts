@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { CLUSTER_SPEC } from './cluster-spec';
 import { prepareNamespace } from './namespace-admin';
+import { pollUntil } from './poll';
 
 // A real Temporal cluster on this machine (npm run cluster): the Temporal server and its SQL tool built from
 // the Go module, the Web UI server built from its Go module, PostgreSQL from Debian with its own data directory.
@@ -342,20 +343,8 @@ function isZombie(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
-}
+/** Polls every 500 ms until `probe` has an answer (lib/poll.ts). */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => pollUntil(probe, what, timeoutMs, 500);
 
 /** Starts the Temporal server process (the config is rewritten first) and waits until its frontend answers. */
 export async function startTemporalServer(log: Log): Promise<boolean> {

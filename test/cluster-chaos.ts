@@ -15,6 +15,7 @@ import { exited, startNodeProcess, waitForPollers } from '../lib/processes';
 import { startStack, type Stack } from '../app/stack';
 import { restartTemporalServer, startCluster, stopCluster } from '../lib/temporal-cluster';
 import { postSignedBatch } from './support/middleware';
+import { pollUntil } from '../lib/poll';
 
 // npm run test:cluster — the chaos run against `npm run cluster`: the API and two worker processes split by
 // WORKER_TASK_QUEUES, the simulators with faults, a burst of order payments (Evotor webhooks with bitrixOrderId
@@ -486,20 +487,8 @@ async function run(temporalAddress: string, t0: number): Promise<void> {
 
 const s = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
-}
+/** Polls every 500 ms until `probe` has an answer (lib/poll.ts). */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => pollUntil(probe, what, timeoutMs, 500);
 
 main().catch((e) => {
   process.stderr.write(`chaos run failed: ${(e as Error).stack ?? e}\n`);

@@ -2,6 +2,7 @@ import { loadEnv, parsePosConfig, type PosConfig } from '../../lib/config';
 import { buildLogger } from '../../lib/logger';
 import { startStack, type Stack, type StackOptions } from '../../app/stack';
 import { allocateTestNamespace } from './namespaces';
+import { pollUntil } from '../../lib/poll';
 
 export const TEST_POS_CONFIG = `
 bitrix:
@@ -60,17 +61,6 @@ export async function startTestStack(overrides: Partial<StackOptions> & { posCon
 }
 
 /** Polls until `probe` returns a value that is not undefined; fails with the last value seen. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+export function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(probe, what, timeoutMs);
 }
