@@ -8,7 +8,6 @@ import {
   proxyLocalActivities,
   proxyActivities,
   startChild,
-  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
@@ -19,7 +18,8 @@ import { kopecksToRubles } from '../domain/money';
 import { type TerminalPayment } from '../domain/payment';
 import { walkInReceiptOf, type QueuedDeduction, type ReceiptLine } from '../domain/walk-in';
 import { paymentReceivedSignal } from './pos-payment';
-import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTerminal } from '../domain/search-attributes';
+import { PosOrderId, PosReceiptId, PosStore, PosTerminal } from '../domain/search-attributes';
+import { nowIso, stages } from './attention';
 import { signalOrStart } from './signal-or-start';
 import { queueDeductionSignal } from './walk-in-deductions';
 import { TASK_QUEUES, posPaymentWorkflowId, refundWorkflowId, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
@@ -52,6 +52,7 @@ export interface TerminalReceiptState {
   receiptId: string;
   receiptType: string;
   stage: ReceiptStage;
+  stageSince: string;
   storeId?: string;
   amount: number;
   matchedOrderId?: string;
@@ -82,7 +83,7 @@ const temporal = proxyActivities<TemporalActivities>({
  */
 export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Promise<TerminalReceiptState> {
   const { payment } = input;
-  const state: TerminalReceiptState = { receiptId: payment.receiptId, receiptType: input.receiptType, stage: 'MATCHING', amount: payment.amount, storeId: input.storeId };
+  const state: TerminalReceiptState = { receiptId: payment.receiptId, receiptType: input.receiptType, stage: 'MATCHING', stageSince: nowIso(), amount: payment.amount, storeId: input.storeId };
   let requested: { note: string } | undefined;
 
   setHandler(terminalReceiptQuery, () => state);
@@ -99,23 +100,19 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
       },
     },
   );
+  const staged = stages<ReceiptStage, TerminalReceiptState>(state, () => {
+    const head = [
+      `**${input.receiptType} receipt** ${payment.receiptId} from terminal ${payment.deviceId}${state.storeId ? ` at ${state.storeId}` : ''}`,
+      `Amount: ${kopecksToRubles(payment.amount)} ${payment.currency}, paid ${payment.paidAt}; stage **${state.stage}**`,
+    ];
+    if (state.matchedOrderId) head.push(`Paid order ${state.matchedOrderId}`);
+    if (state.reason) head.push(`Why: ${state.reason}`, 'What to do: find the order or sale this belongs to, handle it in Bitrix, then resolve with a note.');
+    return { head };
+  });
   /** Enters a stage; search attributes go out in one upsert (each one is a history event and an index write). */
   const enter = (stage: ReceiptStage, reason?: string, extra: SearchAttributeUpdatePair[] = []) => {
-    state.stage = stage;
     state.reason = reason;
-    upsertSearchAttributes([
-      { key: PosStage, value: stage },
-      { key: PosStageSince, value: new Date(Date.now()) },
-      ...extra,
-    ]);
-    const lines = [
-      `**${input.receiptType} receipt** ${payment.receiptId} from terminal ${payment.deviceId}${state.storeId ? ` at ${state.storeId}` : ''}`,
-      `Amount: ${kopecksToRubles(payment.amount)} ${payment.currency}, paid ${payment.paidAt}; stage **${stage}**`,
-    ];
-    if (state.matchedOrderId) lines.push(`Paid order ${state.matchedOrderId}`);
-    if (reason) lines.push(`Why: ${reason}`, 'What to do: find the order or sale this belongs to, handle it in Bitrix, then resolve with a note.');
-    if (state.resolution) lines.push(`Closed: ${state.resolution}`);
-    setCurrentDetails(lines.join('\n\n'));
+    staged.enter(stage, undefined, undefined, extra);
   };
 
   /** Waits in NEEDS_ATTENTION until a person resolves it. */

@@ -1,6 +1,7 @@
-import { condition, defineQuery, defineUpdate, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, log, setHandler } from '@temporalio/workflow';
 import type { DeductionOutcome, WalkInReceipt } from '../domain/walk-in';
-import { PosReceiptId, PosStage, PosStageSince, PosStore } from '../domain/search-attributes';
+import { PosReceiptId, PosStore } from '../domain/search-attributes';
+import { nowIso, stages } from './attention';
 import { deductionOutcomeSignal, queueDeductionSignal } from './walk-in-deductions';
 import { signalOrStart } from './signal-or-start';
 import { setSupportHandlers, type SupportRequest } from './support-actions';
@@ -15,6 +16,7 @@ export interface WalkInProblemState {
   receiptKey: string;
   storeId: string;
   stage: 'NEEDS_ATTENTION' | 'DEDUCTING_STOCK' | 'COMPLETED';
+  stageSince: string;
   reason?: string;
   documentId?: string;
   resolution?: string;
@@ -31,31 +33,26 @@ export const resolveWalkInUpdate = defineUpdate<WalkInProblemState, [{ note: str
  */
 export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<WalkInProblemState> {
   const { receipt } = input;
-  const state: WalkInProblemState = { receiptKey: receipt.key, storeId: receipt.storeId, stage: 'NEEDS_ATTENTION', reason: input.reason };
+  const state: WalkInProblemState = { receiptKey: receipt.key, storeId: receipt.storeId, stage: 'NEEDS_ATTENTION', stageSince: nowIso(), reason: input.reason };
   let requested: SupportRequest | undefined;
   let outcome: DeductionOutcome | undefined;
   setHandler(walkInProblemQuery, () => state);
   setHandler(deductionOutcomeSignal, (o) => void (outcome = o));
   setSupportHandlers({ retry: retryWalkInUpdate, resolve: resolveWalkInUpdate }, state, (r) => (requested = r));
 
-  const enter = (stage: WalkInProblemState['stage']) => {
-    state.stage = stage;
-    upsertSearchAttributes([
-      { key: PosStage, value: stage },
-      { key: PosStageSince, value: new Date(Date.now()) },
+  const staged = stages<WalkInProblemState['stage'], WalkInProblemState>(state, () => ({
+    head: [
+      `**Walk-in sale ${receipt.receiptId}** at ${receipt.storeId}: ${receipt.lines.length} line(s)`,
+      `Stage: **${state.stage}**`,
+      ...(state.reason && state.stage === 'NEEDS_ATTENTION' ? [`Why: ${state.reason}`, 'What to do: fix the cause in Bitrix (product, stock) or in the terminal catalog, then retry; or resolve with a note.'] : []),
+      ...(state.documentId ? [`Written off by Bitrix store document ${state.documentId}`] : []),
+    ],
+  }));
+  const enter = (stage: WalkInProblemState['stage']) =>
+    staged.enter(stage, undefined, undefined, [
       { key: PosReceiptId, value: receipt.receiptId },
       { key: PosStore, value: receipt.storeId },
     ]);
-    setCurrentDetails(
-      [
-        `**Walk-in sale ${receipt.receiptId}** at ${receipt.storeId}: ${receipt.lines.length} line(s)`,
-        `Stage: **${stage}**`,
-        ...(state.reason && stage === 'NEEDS_ATTENTION' ? [`Why: ${state.reason}`, 'What to do: fix the cause in Bitrix (product, stock) or in the terminal catalog, then retry; or resolve with a note.'] : []),
-        ...(state.documentId ? [`Written off by Bitrix store document ${state.documentId}`] : []),
-        ...(state.resolution ? [`Closed: ${state.resolution}`] : []),
-      ].join('\n\n'),
-    );
-  };
 
   for (;;) {
     enter('NEEDS_ATTENTION');
