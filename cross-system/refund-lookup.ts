@@ -9,11 +9,15 @@ import type { ReceiptLine } from '../domain/walk-in';
 import { PosOrderId, PosStore } from '../domain/search-attributes';
 import { durationMs, type PosConfig, type StoreConfig } from '../lib/config';
 import type { TerminalReceiptInput, TerminalReceiptState } from '../workflows/terminal-receipt';
+import type { EvotorCloudClient } from '../activities/evotor/client';
+import { cloudReceipt } from './reconciliation/documents';
 import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
 
 export interface RefundLookupDeps {
   client: Client;
   config: PosConfig;
+  /** The Evotor cloud: where a walk-in sale older than the namespace's retention is read back from. */
+  evotor?: EvotorCloudClient;
 }
 
 // The status queries of the workflows a sale may have gone through (both are named "status").
@@ -46,7 +50,7 @@ export type SaleLookup =
   | { status: 'walk-in'; storeId?: string; terminalStoreId: string; lines: ReceiptLine[]; amount: Kopecks; currency: string; saleTime: string };
 
 /** Look-ups in Temporal itself (the workflows a sale went through): cheap, and they cost Bitrix nothing. */
-export function createRefundLookupActivities({ client, config }: RefundLookupDeps) {
+export function createRefundLookupActivities({ client, config, evotor }: RefundLookupDeps) {
   const pending = (reason: string): SaleLookup => ({ status: 'pending', reason });
   const problem = (reason: string, action: string): SaleLookup => ({ status: 'problem', reason, action });
 
@@ -64,6 +68,41 @@ export function createRefundLookupActivities({ client, config }: RefundLookupDep
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<TerminalReceiptInput>(payload) : undefined;
+  }
+
+  let retention: { ms: number; readAt: number } | undefined;
+  /** How long the namespace keeps closed workflows (read once an hour). */
+  async function retentionMs(): Promise<number> {
+    if (!retention || Date.now() - retention.readAt > 3_600_000) {
+      const described = await client.workflowService.describeNamespace({ namespace: client.options.namespace });
+      const ttl = described.config?.workflowExecutionRetentionTtl;
+      retention = { ms: Number(ttl?.seconds ?? 0) * 1000 + Math.floor((ttl?.nanos ?? 0) / 1e6), readAt: Date.now() };
+    }
+    return retention.ms;
+  }
+
+  /**
+   * A sale whose receipt workflow is gone: read back from its Evotor cloud document, but only when the sale is
+   * older than the namespace's retention — then its record was there and retention removed it (a younger sale
+   * without a record has not reached us yet, and is waited for). An order's sale goes to the order's ledger.
+   */
+  async function saleFromCloud(terminalStoreId: string, saleReceiptId: string): Promise<SaleLookup | undefined> {
+    if (!evotor || !config.stores.some((s) => s.evotorStoreId === terminalStoreId)) return undefined;
+    const doc = await evotor.getDocument(terminalStoreId, saleReceiptId);
+    const sale = doc ? cloudReceipt(doc) : undefined;
+    if (!sale || sale.type !== 'SELL') return undefined;
+    if (Date.now() - Date.parse(sale.payment.paidAt) <= (await retentionMs())) return undefined;
+    if (sale.payment.orderId) return orderSale(sale.payment.orderId, saleReceiptId);
+    if (!sale.lines.length) return problem(`the walk-in sale ${saleReceiptId} has no lines in its Evotor document`, 'Return the goods by hand in Bitrix if they left the warehouse, then resolve with a note.');
+    return {
+      status: 'walk-in',
+      storeId: config.stores.find((s) => s.evotorStoreId === terminalStoreId)?.id,
+      terminalStoreId,
+      lines: sale.lines,
+      amount: sale.payment.amount,
+      currency: sale.payment.currency,
+      saleTime: sale.payment.paidAt,
+    };
   }
 
   /** The sale as the payment workflow recorded it into the order's ledger when it completed. */
@@ -163,6 +202,9 @@ export function createRefundLookupActivities({ client, config }: RefundLookupDep
             currency: sold.payment.currency,
             saleTime: sold.payment.paidAt,
           };
+        } else if (!receipt && !orderId) {
+          const fromCloud = await saleFromCloud(input.terminalStoreId, input.saleReceiptId);
+          if (fromCloud) return fromCloud;
         } else if (receipt?.stage === 'MATCHING') return pending('the sale receipt is still being matched to an order');
         else if (receipt?.stage === 'NEEDS_ATTENTION') return pending(`the sale receipt waits for a person in ${receiptWorkflowId}: ${receipt.reason ?? ''}`.trim());
         else if (receipt)

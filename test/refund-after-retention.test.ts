@@ -1,6 +1,8 @@
 import type { OrderSaleRecord } from '../domain/refund';
 import { ledgerQuery } from '../workflows/refund-ledger';
-import { BEANS, GRINDER, payOrderAtTerminal, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
+import type { RefundStatus } from '../domain/refund';
+import { refundStatusQuery } from '../workflows/refund';
+import { BEANS, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, stockOf, STORES, waitForRefund } from './support/refunds';
 import { deleteAsRetentionWould } from './support/retention';
 import { eventually, startTestStack, type TestStack } from './support/stack';
 
@@ -43,5 +45,32 @@ describe('a refund after the payment workflow is gone (retention)', () => {
     expect(stockOf(stack, 1, 102)).toEqual(before.beans);
     // The ledger keeps both: the sale and the refund against it.
     expect(await ledger.query(ledgerQuery)).toMatchObject({ refundedAmount: 408050, orderSale: { orderId: String(order.id) } });
+  }, 120_000);
+
+  it('a walk-in sale older than the retention, whose record is gone, is read back from its Evotor document; a younger one is not guessed', async () => {
+    const retentionSeconds = Number((await stack.client.workflowService.describeNamespace({ namespace: stack.namespace })).config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+    expect(retentionSeconds).toBeGreaterThan(0);
+    const before = stockOf(stack, 2, 101).amount;
+    // Closed (and recorded, and written off) longer ago than the namespace keeps closed workflows.
+    const old = stack.evotor.sell(STORES.spb.device, { items: [{ ...GRINDER, productId: '101', quantity: 2 }], at: Date.now() - (retentionSeconds + 3_600) * 1000 });
+    const recent = stack.evotor.sell(STORES.spb.device, { items: [{ ...GRINDER, productId: '101', quantity: 1 }] });
+    await stack.evotor.flush();
+    await eventually(() => (stockOf(stack, 2, 101).amount === before - 3 ? true : undefined), 'both walk-in sales written off');
+    for (const sale of [old, recent]) await deleteAsRetentionWould(stack, `terminal-receipt:${STORES.spb.terminalStore}:${sale.id}`);
+
+    const refund = stack.evotor.payback(STORES.spb.device, { baseDocumentId: old.id, items: [{ ...GRINDER, productId: '101', quantity: 1 }] });
+    const young = stack.evotor.payback(STORES.spb.device, { baseDocumentId: recent.id, items: [{ ...GRINDER, productId: '101', quantity: 1 }] });
+    await stack.evotor.flush();
+    const done = await waitForRefund(stack, 'spb', refund, 'COMPLETED');
+    expect(done).toMatchObject({ saleReceiptId: old.id, sale: { kind: 'walk-in' }, storeId: 'spb-2', lines: [{ productId: '101', quantity: 1 }] });
+    expect(done.decision).toMatchObject({ wholeSale: false, fullyRefunded: false });
+    expect(stockOf(stack, 2, 101).amount).toBe(before - 2);
+    // A sale younger than the retention has no business missing its record: the refund waits for it, nothing returned.
+    const waiting = await eventually(async () => {
+      const status: RefundStatus = await refundHandle(stack, 'spb', young.id).query(refundStatusQuery);
+      return /has not reached us yet/.test(status.waitingFor ?? '') ? status : undefined;
+    }, 'the younger refund waiting for its sale');
+    expect(waiting.stage).toBe('LOCATING_SALE');
+    expect(stockOf(stack, 2, 101).amount).toBe(before - 2);
   }, 120_000);
 });

@@ -104,7 +104,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         workflowBundle,
         activities: {
           ...createTemporalActivities({ client: deps.client, config: deps.config }),
-          ...createRefundLookupActivities({ client: deps.client, config: deps.config }),
+          ...createRefundLookupActivities({ client: deps.client, config: deps.config, evotor: deps.evotor }),
           ...createReconciliationTemporalActivities({ client: deps.client, config: deps.config }),
           ...createReportArchiveActivities({ dir: deps.reportsDir, keepMs: deps.reportsKeepMs ?? 400 * 86_400_000, logger: deps.logger.child({ system: 'reports' }) }),
         },
