@@ -438,12 +438,13 @@ async function run(temporalAddress: string, t0: number): Promise<void> {
     await sleep(8_000); // anything a late duplicate set off would show by now
     verdict = evaluate();
 
-    // Nothing left running but the per-store deductions workflows, and their queues empty.
+    // Nothing left running but the long-lived ones by design — the per-store deductions workflows (their queues
+    // empty) and each paid order's refund ledger (idle: it keeps the sale for refunds after retention).
     bitrix.setFaults({});
     atol.setFaults({ applyThenLoseRate: 0 });
     let stuck = await until('the workflows settled', async () => {
       const running: string[] = [];
-      for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) if (!wf.workflowId.startsWith('walk-in-deductions:')) running.push(wf.workflowId);
+      for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) if (!wf.workflowId.startsWith('walk-in-deductions:') && !wf.workflowId.startsWith('refund-ledger:')) running.push(wf.workflowId);
       return running.length === 0 || Date.now() - t0 > DEADLINE_MS ? running : undefined;
     }, DEADLINE_MS);
     for (const store of ['msk-1', 'mw-2']) {
