@@ -6,43 +6,29 @@ import { AccountNumberSchema, AmountSchema, LIMITS, LineNameSchema, OrderIdSchem
 
 const money = z.union([z.number(), z.string()]);
 
-/** The receipt webhook Evotor's cloud POSTs to us (camelCase; docs/external-apis.md §2). */
-export const EvotorReceiptWebhookSchema = z.object({
-  id: z.string().min(1).max(256),
-  timestamp: z.number().optional(),
-  userId: z.string().optional(),
-  type: z.string().optional(),
-  version: z.union([z.number(), z.string()]).optional(),
-  data: z.object({
+/**
+ * The receipt webhook Evotor's cloud POSTs to us (camelCase; docs/external-apis.md §2): only the fields we read
+ * are checked (the event's own id, timestamp, shift, employee, prices and taxes pass unread).
+ */
+export const EvotorReceiptWebhookSchema = z.looseObject({
+  data: z.looseObject({
     // These three make workflow ids and search attributes (domain/ids.ts).
     id: TerminalIdSchema,
     deviceId: TerminalIdSchema,
     storeId: TerminalIdSchema,
     dateTime: z.string().min(1).max(64),
     type: z.string().min(1).max(32),
-    shiftId: z.string().optional(),
-    employeeId: z.string().optional(),
     paymentSource: z.string().max(32).optional(),
     items: z
       .array(
-        z.object({
+        z.looseObject({
           id: z.string().optional(),
           name: LineNameSchema,
-          itemType: z.string().optional(),
-          measureName: z.string().optional(),
           quantity: z.union([z.number(), z.string()]),
-          price: money,
-          costPrice: money.optional(),
-          sumPrice: money.optional(),
-          tax: money.optional(),
-          taxPercent: money.optional(),
-          discount: money.optional(),
         }),
       )
       .max(LIMITS.linesPerReceipt, `at most ${LIMITS.linesPerReceipt} items`)
       .default([]),
-    totalTax: money.optional(),
-    totalDiscount: money.optional(),
     totalAmount: money,
     extras: z.record(z.string(), z.unknown()).nullish(),
   }),
