@@ -15,6 +15,7 @@ import { startCluster, stopCluster } from '../lib/temporal-cluster';
 import { startLocalTemporal } from '../lib/temporal-env';
 import { startBitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator } from '../simulators/evotor/simulator';
+import { seededRandom } from '../lib/random';
 
 // npm run bench:backlog — an offline backlog of walk-in receipts (1–6 lines, ~3 on average, a share
 // delivered twice) through the real API and worker processes into the Bitrix simulator enforcing its rate
@@ -68,20 +69,9 @@ async function startTemporal(): Promise<BenchTemporal> {
   };
 }
 
-/** Deterministic pseudo-random numbers, so every run sells the same backlog. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeBacklog(count: number, storeId: string, seed: number): MiddlewareReceipt[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const lineCounts = [1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6]; // ~3.25 lines on average
   const start = Date.parse('2026-11-29T06:00:00Z');
   return Array.from({ length: count }, (_, i) => {
@@ -227,7 +217,7 @@ async function main(): Promise<void> {
     await waitForPollers(temporal.client, temporal.namespace, [{ name: 'pos-workflows' }, { name: 'pos-deductions' }, { name: 'bitrix', activities: true }]);
 
     const backlog = makeBacklog(RECEIPTS, 'bench-1', 1);
-    const rnd = prng(7);
+    const rnd = seededRandom(7);
     const deliveries = [...backlog, ...backlog.filter(() => rnd() < DUPLICATES)];
     const lines = backlog.reduce((s, r) => s + r.lines.length, 0);
     const expected = expectedDeductions(backlog);

@@ -16,6 +16,7 @@ import { startStack, type Stack } from '../app/stack';
 import { restartTemporalServer, startCluster, stopCluster } from '../lib/temporal-cluster';
 import { postSignedBatch } from './support/middleware';
 import { pollUntil } from '../lib/poll';
+import { seededRandom } from '../lib/random';
 
 // npm run test:cluster — the chaos run against `npm run cluster`: the API and two worker processes split by
 // WORKER_TASK_QUEUES, the simulators with faults, a burst of order payments (Evotor webhooks with bitrixOrderId
@@ -70,18 +71,7 @@ async function sleep(ms: number): Promise<void> {
 }
 const rub = (kopecks: number) => (kopecks / 100).toFixed(2);
 
-/** Deterministic pseudo-random numbers: every run plays the same traffic (the timing still varies). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = prng(13);
+const rnd = seededRandom(13);
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
 function shuffle<T>(xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
