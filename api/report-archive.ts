@@ -18,9 +18,10 @@ export function reportArchiveRouter(deps: { dir?: string; adminApiKey?: string; 
     res.json({ days: await archivedDays(deps.dir) });
   });
   router.get('/api/reconciliation/archive/:date', async (req, res) => {
-    if (!deps.dir) return sendError(res, 404, 'no report archive is configured (REPORTS_DIR)');
+    // Bad input is named first, whatever the archive's state.
     const date = String(req.params.date);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return sendError(res, 400, 'date: a date YYYY-MM-DD');
+    if (!deps.dir) return sendError(res, 404, 'no report archive is configured (REPORTS_DIR)');
     const day = await archivedDay(deps.dir, date);
     if (!day) return sendError(res, 404, `no archived reconciliation report for ${date}`);
     if (req.query.format === 'csv') {

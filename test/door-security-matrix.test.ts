@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { NO_MATCHING_KEY, sign } from '../api/signature';
 import { loadEnv } from '../lib/config';
+import { seededRandom } from '../lib/random';
 import type { TerminalReceiptState } from '../workflows/terminal-receipt';
 import { terminalReceiptQuery } from '../workflows/terminal-receipt';
 import { GRINDER, STORES, waitForOrderStage } from './support/refunds';
@@ -41,6 +42,7 @@ describe('door security matrix', () => {
   async function raw(method: 'GET' | 'POST', path: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
     const res = await request(`${stack.apiUrl}${path}`, { method, headers, body });
     const text = await res.body.text();
+    if (!(res.headers['content-type'] ?? '').toString().includes('json')) return { status: res.statusCode, body: { text } };
     return { status: res.statusCode, body: text ? JSON.parse(text) : {} };
   }
 
@@ -234,6 +236,14 @@ describe('door security matrix', () => {
     { door: 'admin', misuse: 'wrong credentials', send: () => admin(`/api/orders/${mskOrder}`, 'Bearer not-the-admin-key-000'), status: 401, names: 'Authorization' },
     { door: 'admin', misuse: 'non-canonical id', send: () => admin(`/api/orders/0${mskOrder}`), status: 400, names: 'orderId' },
     { door: 'admin', misuse: 'over-long id', send: () => admin(`/api/orders/${'9'.repeat(2000)}`), status: 400, names: 'orderId' },
+
+    // The reconciliation report archive (admin) and the metrics endpoint (read-only, meant for the internal network).
+    { door: 'report archive', misuse: 'no credentials', send: () => admin('/api/reconciliation/archive/2026-11-28', ''), status: 401, names: 'Authorization' },
+    { door: 'report archive', misuse: 'wrong credentials', send: () => admin('/api/reconciliation/archive/2026-11-28', 'Bearer not-the-admin-key-000'), status: 401, names: 'Authorization' },
+    { door: 'report archive', misuse: 'malformed date', send: () => admin('/api/reconciliation/archive/2026-1-1'), status: 400, names: 'date' },
+    { door: 'report archive', misuse: 'over-long date', send: () => admin(`/api/reconciliation/archive/${'9'.repeat(2000)}`), status: 400, names: 'date' },
+    { door: 'report archive', misuse: 'path traversal', send: () => admin('/api/reconciliation/archive/..%2F..%2Fetc%2Fpasswd'), status: 400, names: 'date' },
+    { door: 'metrics', misuse: 'no credentials (read-only: answers, changes nothing)', send: () => raw('GET', '/metrics', undefined, {}), status: 200, names: /^$/ },
   ];
 
   it.each(cases.map((c) => [`${c.door} × ${c.misuse}`, c] as const))('%s', async (_name, c) => {
@@ -248,13 +258,7 @@ describe('door security matrix', () => {
   });
 
   it('answers no request of any shape with a 5xx (random bodies, with valid credentials, at every door)', async () => {
-    let seed = 12345;
-    const random = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const random = seededRandom(12345);
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
     const strings = ['', ' ', '0', '029078082', '-5', '1e308', 'javascript:alert(1)', "'; DROP", '\u0000', 'я'.repeat(300), 'x'.repeat(3000), '../../etc', 'pos-1-sell', '%00'];
     const value = (depth: number): unknown => {
