@@ -76,10 +76,3 @@ export const QuantitySchema = z
   .max(LIMITS.maxQuantity, `at most ${LIMITS.maxQuantity}`)
   .refine((q) => Math.abs(Math.round(q * 1000) - q * 1000) < 1e-6, `at most ${LIMITS.quantityDecimals} decimals`);
 export const LineNameSchema = z.string().min(1, 'required').max(LIMITS.lineNameLength, `at most ${LIMITS.lineNameLength} characters`);
-
-/** The same check for code that holds a value already: throws a RangeError naming the field. */
-export function assertCanonical(field: string, value: string, problem: (raw: string) => string | undefined): string {
-  const found = problem(value);
-  if (found) throw new RangeError(`${field}: ${found}`);
-  return value;
-}

@@ -2,7 +2,6 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Problem } from '../domain/payment';
 import { PosStage, PosStageSince } from '../domain/search-attributes';
-import type { SupportRequest } from './support-actions';
 
 /** What every workflow that can stop for a person shows: its stage, since when, what it waits for, its problem. */
 export interface Staged<Stage extends string> {
@@ -66,7 +65,7 @@ export function stages<Stage extends string, S extends Staged<Stage>>(state: S, 
    * the wait is over by itself); returns the request for the workflow to act on. A retry (`resume`) goes back
    * to the stage it stopped in.
    */
-  async function stopForPerson<R extends SupportRequest | { kind: string }>(
+  async function stopForPerson<R extends { kind: string }>(
     problem: { step: string; message: string; action: string },
     opts: { waitingFor: string; log: Record<string, unknown>; decided: () => R | undefined; also?: () => boolean; resume?: boolean },
   ): Promise<R | undefined> {

@@ -8,19 +8,7 @@ import { fiscalize } from './payment/fiscalize';
 import { loadOrder } from './payment/load';
 import { Compensate, startPaymentRun, type PaymentOutcome, type PaymentRun } from './payment/run';
 
-export {
-  atolReportReadySignal,
-  cancelUpdate,
-  confirmFiscalUpdate,
-  fiscalConfirmedSignal,
-  fiscalReportHintUpdate,
-  MAX_FISCAL_HINTS,
-  orderSavedInBitrixSignal,
-  paymentReceivedSignal,
-  resolveUpdate,
-  retryUpdate,
-  statusQuery,
-} from './payment/messages';
+export * from './payment/messages';
 
 /**
  * One order paid at its pickup point (`pos-payment:{orderId}`): load it from Bitrix, wait for the payment at

@@ -262,11 +262,11 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
     const raw = jsonBody(req, res);
     if (raw === undefined) return;
     const parsed = FiscalConfirmationSchema.safeParse(raw);
-    const refuse = (status: number, reason: string, orderId?: string) => {
+    const refuseConfirmation = (status: number, reason: string, orderId?: string) => {
       deps.logger.warn({ orderId, keyId: key.id, reason }, 'rejected fiscal confirmation');
       sendError(res, status, reason);
     };
-    if (!parsed.success) return refuse(400, fieldErrors(parsed.error));
+    if (!parsed.success) return refuseConfirmation(400, fieldErrors(parsed.error));
     const { orderId, receiptId, fiscal } = parsed.data;
     const workflowId = posPaymentWorkflowId(orderId);
     const handle = deps.client.workflow.getHandle(workflowId);
@@ -275,22 +275,22 @@ export function middlewareRouter(deps: { client: Client; config: PosConfig; keys
       status = await handle.query(statusQuery);
     } catch (e) {
       if (!(e instanceof WorkflowNotFoundError) && !(e instanceof QueryNotRegisteredError)) throw e;
-      return refuse(404, `orderId: no payment workflow for order ${orderId}`, orderId);
+      return refuseConfirmation(404, `orderId: no payment workflow for order ${orderId}`, orderId);
     }
     const refusal = status.storeId ? storeRefusal(key, status.storeId) : undefined;
-    if (refusal) return refuse(403, refusal, orderId);
+    if (refusal) return refuseConfirmation(403, refusal, orderId);
     if (status.fiscal) {
       if (sameReceipt(status.fiscal, fiscal)) return res.status(200).json({ status: 'duplicate', workflowId });
-      return refuse(409, `fiscal: order ${orderId} is already confirmed by another receipt (ФН ${status.fiscal.fnNumber}, ФД ${status.fiscal.fiscalDocumentNumber})`, orderId);
+      return refuseConfirmation(409, `fiscal: order ${orderId} is already confirmed by another receipt (ФН ${status.fiscal.fnNumber}, ФД ${status.fiscal.fiscalDocumentNumber})`, orderId);
     }
-    if (status.fiscalMode && status.fiscalMode !== '1c') return refuse(409, `orderId: order ${orderId} is fiscalized by "${status.fiscalMode}", not by 1C:Retail`, orderId);
+    if (status.fiscalMode && status.fiscalMode !== '1c') return refuseConfirmation(409, `orderId: order ${orderId} is fiscalized by "${status.fiscalMode}", not by 1C:Retail`, orderId);
     let outcome: 'accepted' | 'duplicate';
     try {
       // An Update with a validator: a confirmation the order is not waiting for is refused without touching its history.
       outcome = await handle.executeUpdate(confirmFiscalUpdate, { args: [{ ...fiscal, source: '1c' }] });
     } catch (e) {
-      if (e instanceof WorkflowNotFoundError) return refuse(404, `orderId: the payment workflow of order ${orderId} has ended`, orderId);
-      if (e instanceof WorkflowUpdateFailedError) return refuse(409, `orderId: ${e.cause?.message ?? e.message}`, orderId);
+      if (e instanceof WorkflowNotFoundError) return refuseConfirmation(404, `orderId: the payment workflow of order ${orderId} has ended`, orderId);
+      if (e instanceof WorkflowUpdateFailedError) return refuseConfirmation(409, `orderId: ${e.cause?.message ?? e.message}`, orderId);
       throw e;
     }
     deps.logger.info({ orderId, receiptId, keyId: key.id, outcome }, 'fiscal confirmation handled');
