@@ -143,8 +143,13 @@ export const PosConfigSchema = z
         saleDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
         /** Cancel the order in Bitrix once its whole sale is refunded (when Bitrix allows it). */
         cancelOrder: z.boolean().default(true),
+        /**
+         * How long after its day a middleware walk-in sale can still be refunded whatever the namespace's
+         * retention: its sale is kept that long in a sales book (an Evotor sale is read back from its cloud document).
+         */
+        walkInReturnPeriod: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('30d'),
       })
-      .default({ paybackDeadline: '3d', saleDeadline: '1h', cancelOrder: true }),
+      .default({ paybackDeadline: '3d', saleDeadline: '1h', cancelOrder: true, walkInReturnPeriod: '30d' }),
     /** How terminal products map to Bitrix products (as a catalog sync sets them up). */
     products: z
       .object({
