@@ -126,13 +126,15 @@ describe('Bitrix simulator: system notifications, timeline comments, scopes', ()
     test('the deals linked to the order get one timeline comment per notice, also when the call is repeated', async () => {
       const order = sim.createOrder({ responsibleId: 31, basket: [{ productId: 1, name: 'P', price: '1.00', quantity: 1 }] });
       const deal = sim.addDeal({ orderIds: [order.id] });
-      const { notifyProblem } = activities();
-      const first = await notifyProblem(notice({ orderId: String(order.id) }));
-      expect(first).toMatchObject({ dealComments: [String(deal.id)] });
-      expect(await notifyProblem(notice({ orderId: String(order.id) }))).toMatchObject({ dealComments: [] });
-      await notifyProblem(notice({ orderId: String(order.id), event: 'resolved', resolution: 'stock put in, retried' }));
+      const { notifyProblem, commentProblemOnDeals } = activities();
+      expect(await notifyProblem(notice({ orderId: String(order.id) }))).toMatchObject({ outcome: 'sent', dealTimeline: true });
+      expect(await notifyProblem(notice({ orderId: undefined, storeId: 'spb-2' }))).toMatchObject({ outcome: 'sent', dealTimeline: false });
+      expect(await commentProblemOnDeals(notice({ orderId: String(order.id) }))).toEqual({ dealIds: [String(deal.id)] });
+      expect(await commentProblemOnDeals(notice({ orderId: String(order.id) }))).toEqual({ dealIds: [] });
+      await commentProblemOnDeals(notice({ orderId: String(order.id), event: 'resolved', resolution: 'stock put in, retried' }));
       const comments = sim.snapshot().timelineComments.filter((c) => c.entityId === deal.id);
       expect(comments).toHaveLength(2);
+      expect(comments[0]!.comment).toContain('[pos-bridge pos-payment:42#1 problem]');
       expect(comments[1]!.comment).toContain('Resolved: Order 1042 (Bitrix id 42)');
       expect(comments[1]!.comment).toContain('stock put in, retried');
     });

@@ -71,10 +71,14 @@ export function stages<Stage extends string, S extends Staged<Stage>>(state: S, 
 
   function send(n: ProblemNotice): void {
     sending.push(
-      notifier.notifyProblem(n).then(
-        (r) => log.info('problem notice', { workflowId: n.workflowId, key: n.key, event: n.event, outcome: r.outcome }),
-        (err: unknown) => log.warn('problem notice not sent', { workflowId: n.workflowId, key: n.key, event: n.event, error: (err as Error).message }),
-      ),
+      (async () => {
+        try {
+          const sent = await notifier.notifyProblem(n);
+          if (sent.outcome === 'sent' && sent.dealTimeline) await notifier.commentProblemOnDeals(n);
+        } catch (err) {
+          log.warn('problem notice not sent', { workflowId: n.workflowId, key: n.key, event: n.event, error: (err as Error).message });
+        }
+      })(),
     );
   }
 

@@ -19,7 +19,7 @@ export interface NotificationActivityDeps {
 export type NoticeOutcome =
   | { outcome: 'disabled' }
   | { outcome: 'no-recipient' }
-  | { outcome: 'sent'; userId: string; notificationId: string; dealComments: string[] };
+  | { outcome: 'sent'; userId: string; notificationId: string; /** The deals linked to the order get the notice too. */ dealTimeline: boolean };
 
 const id = z.union([z.string(), z.number()]).transform(String);
 /** sale.order.get: only the responsible manager is read here (null when the order has none). */
@@ -92,10 +92,20 @@ export function createNotificationActivities({ client, config, portalUrl, webUiU
       }
       const text = noticeText(notice, links(notice, settings.orderUrl));
       const { result } = await client.call('im.notify.system.add', { USER_ID: userId, MESSAGE: text, TAG: noticeTag(notice.key), SUB_TAG: notice.event });
-      const notificationId = String(result);
-      const dealComments = settings.dealTimeline ? await commentOnDeals(notice, text) : [];
-      logger?.info({ workflowId: notice.workflowId, event: notice.event, userId, notificationId, dealComments }, 'problem notified in Bitrix');
-      return { outcome: 'sent', userId, notificationId, dealComments };
+      logger?.info({ workflowId: notice.workflowId, event: notice.event, userId, notificationId: String(result) }, 'problem notified in Bitrix');
+      return { outcome: 'sent', userId, notificationId: String(result), dealTimeline: settings.dealTimeline && notice.orderId !== undefined };
+    },
+
+    /**
+     * The same notice as a comment in the timeline of each CRM deal linked to the order (its own activity, so
+     * that its retries never send the notification again). Comments have no key in Bitrix: each deal's
+     * comments are read first and a comment carrying the notice's marker is not written again.
+     */
+    async commentProblemOnDeals(notice: ProblemNotice): Promise<{ dealIds: string[] }> {
+      const settings = settingsFor(config, notice.storeId);
+      const dealIds = await commentOnDeals(notice, noticeText(notice, links(notice, settings.orderUrl)));
+      if (dealIds.length) logger?.info({ workflowId: notice.workflowId, event: notice.event, dealIds }, 'problem noted in the deals\' timelines');
+      return { dealIds };
     },
   });
 }
