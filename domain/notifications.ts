@@ -24,9 +24,10 @@ export interface NoticeLinks {
   workflow?: string;
 }
 
-/** The problem key Bitrix sees (notification TAG, timeline marker): short, one line, no spaces. */
+/** The problem key Bitrix sees as the notification's TAG: one line, no spaces, at most 200 characters (its `#n` kept). */
 export function noticeTag(key: string): string {
-  return `pos-bridge|${key}`.replace(/\s+/g, '_').slice(0, 200);
+  const tag = `pos-bridge|${key}`.replace(/\s+/g, '_');
+  return tag.length <= 200 ? tag : `${tag.slice(0, 100)}~${tag.slice(-99)}`;
 }
 
 /** The timeline marker of one notice: a comment that contains it was already written. */

@@ -147,6 +147,14 @@ describe('Bitrix simulator: system notifications, timeline comments, scopes', ()
     });
   });
 
+  test('a long workflow id still gives each problem its own tag', () => {
+    const id = `refund:${'s'.repeat(128)}:${'r'.repeat(128)}`;
+    const [one, two] = [noticeTag(`${id}#1`), noticeTag(`${id}#2`)];
+    expect(one.length).toBeLessThanOrEqual(200);
+    expect(one).not.toBe(two);
+    expect(two.endsWith('#2')).toBe(true);
+  });
+
   test('the text has no line the manager cannot act on: links only when known', () => {
     const text = noticeText(notice({ orderId: undefined, event: 'resolved', resolution: 'written off by hand' }), {});
     expect(text).toBe('[B]Resolved: Order 1042 (Bitrix id 42)[/B]\nThe problem in "deduct stock" is closed: written off by hand');

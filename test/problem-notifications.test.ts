@@ -6,13 +6,13 @@ import { terminalReceiptQuery } from '../workflows/terminal-receipt';
 import { walkInProblemQuery, type WalkInProblemState } from '../workflows/walk-in-problem';
 import { postJson } from './support/http';
 import { postSignedBatch, walkInReceipt } from './support/middleware';
-import { GRINDER, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
+import { GRINDER, payOrderAtTerminal, refundPosConfig, STORES, waitForCancellation, waitForOrderStage, waitForRefund } from './support/refunds';
 import { EKB_DEVICE, eventually, MSK_DEVICE, startTestStack, type TestStack } from './support/stack';
 
 const WEB_UI = 'http://temporal-ui.example.test';
 
 /** The test stores: msk-1 tells the order's responsible manager, spb-2 its own user 77, ekb-3 nobody; the default is user 5. */
-const CONFIG = refundPosConfig('refunds: { paybackDeadline: 3d, saleDeadline: 1h }')
+const CONFIG = refundPosConfig('refunds: { paybackDeadline: 3s, saleDeadline: 1h }')
   .replace('statuses: {', 'notifications: { userId: "5", dealTimeline: true }\n  statuses: {')
   .replace('    fiscalMode: terminal\n  - id: spb-2', '    fiscalMode: terminal\n    notifications: {}\n  - id: spb-2')
   .replace('    fiscalMode: terminal\n  - id: ekb-3', '    fiscalMode: terminal\n    notifications: { userId: "77" }\n  - id: ekb-3')
@@ -155,6 +155,24 @@ describe('Bitrix notifications when a workflow needs attention', () => {
     expect(await handle.query(refundStatusQuery)).toMatchObject({ resolution: 'cashier error, money taken back' });
     await handle.result();
     expect((await shown(`${id}#1`, 'resolved')).message).toContain('cashier error, money taken back');
+  });
+
+  it('a paid order cancelled but not refunded in time: told (the default user: the order names nobody); told again when the late refund settles it by itself', async () => {
+    const { order: o, sale } = await payOrderAtTerminal(stack, 'msk', [{ product: GRINDER, quantity: 1 }]);
+    expect((await postJson(`${stack.apiUrl}/api/orders/${o.id}/cancel`, { reason: 'customer asked for their money back' }, admin())).status).toBe(202);
+    await waitForCancellation(stack, o.id, 'NEEDS_ATTENTION');
+    const key = `order-cancellation:${o.id}#1`;
+    const problem = await shown(key, 'problem');
+    expect(problem.userId).toBe(5);
+    expect(problem.message).toContain(`Needs attention: Cancellation of paid order`);
+    expect(problem.message).toContain('What happened (wait for the refund at the terminal): no refund of the remaining 2490.00 RUB');
+    const refund = stack.evotor.payback(STORES.msk.device, { baseDocumentId: sale.id });
+    await stack.evotor.flush();
+    await waitForCancellation(stack, o.id, 'COMPLETED');
+    const resolved = await shown(key, 'resolved');
+    expect(resolved.message).toContain('refunded 2490.00 RUB at the terminal');
+    expect(tagged(key).log).toHaveLength(2);
+    await waitForRefund(stack, 'msk', refund, 'COMPLETED');
   });
 
   it('a portal whose webhook lacks the im scope: the problem is still shown to support, and the workflow goes on', async () => {
