@@ -175,6 +175,23 @@ describe('Bitrix notifications when a workflow needs attention', () => {
     await waitForRefund(stack, 'msk', refund, 'COMPLETED');
   });
 
+  it('a terminal receipt two orders could take is held and told (no order named: the default user)', async () => {
+    const a = order(1, 101, 31);
+    const b = order(1, 101, 31);
+    await waitForOrderStage(stack, a.id, 'AWAITING_PAYMENT');
+    await waitForOrderStage(stack, b.id, 'AWAITING_PAYMENT');
+    const receipt = stack.evotor.sell(MSK_DEVICE, { items: [{ productId: '101', name: 'Product 101', price: '500.00', quantity: 1, vatRate: 0.22 }], extras: {} });
+    await stack.evotor.flush();
+    const id = `terminal-receipt:${STORES.msk.terminalStore}:${receipt.id}`;
+    const problem = await shown(`${id}#1`, 'problem');
+    expect(problem.userId).toBe(5);
+    expect(problem.message).toContain(`Needs attention: SELL receipt ${receipt.id} of 500.00 RUB at msk-1`);
+    expect(problem.message).toMatch(/several orders await 500\.00/);
+    await stack.client.workflow.getHandle(id).executeUpdate('resolve', { args: [{ note: 'paid order by hand' }] });
+    await stack.client.workflow.getHandle(id).result();
+    expect((await shown(`${id}#1`, 'resolved')).message).toContain('paid order by hand');
+  });
+
   it('a portal whose webhook lacks the im scope: the problem is still shown to support, and the workflow goes on', async () => {
     stack.bitrix.setScopes(['sale', 'catalog', 'crm']);
     try {

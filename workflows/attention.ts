@@ -63,7 +63,8 @@ export interface Details {
  * redrawn), and stopping in NEEDS_ATTENTION until a person decides.
  */
 export function stages<Stage extends string, S extends Staged<Stage>>(state: S, details: () => Details, notice?: () => NoticeSubject) {
-  const notifying = notice !== undefined && patched(NOTIFY_PROBLEMS);
+  /** Asked at the first problem, so that a workflow that never stops for a person carries no marker for it. */
+  let notifying: boolean | undefined;
   /** The open problem's notice (between entering NEEDS_ATTENTION and leaving it) and how many there were. */
   let open: ProblemNotice | undefined;
   let problems = 0;
@@ -84,8 +85,10 @@ export function stages<Stage extends string, S extends Staged<Stage>>(state: S, 
 
   /** Opens a problem's notice on entering NEEDS_ATTENTION and closes it on leaving; each is sent once. */
   function noticeOnEnter(stage: Stage): void {
-    if (!notifying || !notice) return;
+    if (!notice) return;
     if (stage === 'NEEDS_ATTENTION' && !open) {
+      notifying ??= patched(NOTIFY_PROBLEMS);
+      if (!notifying) return;
       const about = notice();
       const problem = about.problem ?? state.problem ?? { step: 'needs attention', message: state.waitingFor ?? 'stopped for a person', action: 'see the workflow' };
       const { workflowId, runId } = workflowInfo();
