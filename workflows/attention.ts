@@ -10,7 +10,7 @@ import { OUTSIDE_SYSTEM_RETRY } from './support-actions';
 /** Workflows that stop for a person tell the manager in Bitrix (patched: older runs never did). */
 export const NOTIFY_PROBLEMS = 'notify-problems';
 
-// A notice that cannot be sent within half an hour is given up (logged): it must never hold a workflow.
+// The steps never wait for a notice; a workflow's end waits for one at most half an hour, then it is given up (logged).
 const notifier = proxyActivities<NotificationActivities>({
   taskQueue: TASK_QUEUES.bitrix,
   startToCloseTimeout: '1m',
@@ -116,6 +116,7 @@ export function stages<Stage extends string, S extends Staged<Stage>>(state: S, 
   async function noticesSent(): Promise<void> {
     while (sending.length) await sending.shift();
   }
+
   function describe(): void {
     const { head, tail = [] } = details();
     const lines = [...head];
