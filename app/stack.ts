@@ -196,6 +196,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       atol: atolClient,
       ferma: fermaClient,
       publicBaseUrl: env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined),
+      webUiUrl: env.TEMPORAL_WEB_UI_URL,
       logger,
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),

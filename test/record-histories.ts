@@ -10,7 +10,7 @@ import { paymentReceivedSignal, posPaymentWorkflow, retryUpdate, statusQuery } f
 import { terminalReceiptWorkflow } from '../workflows/terminal-receipt';
 import { fakeWorld, FISCAL, type FakeWorld } from './support/fake-activities';
 import { postSignedBatch, walkInReceipt } from './support/middleware';
-import { admin, BEANS, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
+import { admin, BEANS, BOOK, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
 import { eventually, type TestStack } from './support/stack';
 import { loadEnv, parsePosConfig } from '../lib/config';
 import { buildLogger } from '../lib/logger';
@@ -127,7 +127,12 @@ async function main(): Promise<void> {
  */
 async function recordFromStack(save: (name: string, handle: WorkflowHandle) => Promise<void>): Promise<void> {
   const temporal = await startLocalTemporal({});
-  const config = parsePosConfig(refundPosConfig(), 'yaml', 'recording config');
+  // Notifications on (patched 'notify-problems'): a problem is told in Bitrix when it opens and when it closes.
+  const config = parsePosConfig(
+    refundPosConfig().replace('statuses: {', 'notifications: { userId: "5", dealTimeline: true }\n  statuses: {'),
+    'yaml',
+    'recording config',
+  );
   const started = await startStack({
     env: loadEnv({ API_PORT: '0' }),
     config,
@@ -165,7 +170,18 @@ async function recordFromStack(save: (name: string, handle: WorkflowHandle) => P
     await save('pos-payment-cancelled-mid-flow-refunded', stack.client.workflow.getHandle(`pos-payment:${confirming.order.id}`));
     await save('order-cancellation-refunded', stack.client.workflow.getHandle(`order-cancellation:${confirming.order.id}`));
 
-    // Walk-in sales through the middleware batch door: one Update per store queues them.
+    // Stopped for a person (no stock to deduct) and told in Bitrix; support fixes the stock and retries: told again.
+    stack.bitrix.setStock({ productId: 103, storeId: 1, amount: 0 });
+    const stuck = await payOrderAtTerminal(stack, 'msk', [{ product: BOOK, quantity: 1 }], { until: 'NEEDS_ATTENTION' });
+    stack.bitrix.addDeal({ orderIds: [stuck.order.id] });
+    stack.bitrix.setStock({ productId: 103, storeId: 1, amount: 5 });
+    await eventually(() => (stack.bitrix.snapshot().notifications.length > 0 ? true : undefined), 'the problem notified');
+    await admin(stack).post(`/api/orders/${stuck.order.id}/retry`, {});
+    await waitForOrderStage(stack, stuck.order.id, 'COMPLETED');
+    await stack.client.workflow.getHandle(`pos-payment:${stuck.order.id}`).result();
+    await save('pos-payment-needs-attention-notified-retried', stack.client.workflow.getHandle(`pos-payment:${stuck.order.id}`));
+
+        // Walk-in sales through the middleware batch door: one Update per store queues them.
     const receipts = [walkInReceipt('spb-2', [{ productId: '101', quantity: 1, price: 249000 }]), walkInReceipt('spb-2', [{ productId: '103', quantity: 2, price: 79900 }])];
     await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
     const deductions = stack.client.workflow.getHandle('walk-in-deductions:spb-2');

@@ -15,6 +15,7 @@ describe('replay of recorded workflow histories', () => {
       'pos-payment-atol-fail-retry-completed.json',
       'pos-payment-cancelled-mid-flow-refunded.json',
       'pos-payment-deadline-cancelled.json',
+      'pos-payment-needs-attention-notified-retried.json',
       'pos-payment-terminal-completed-sale-recorded.json',
       'pos-payment-terminal-completed.json',
       'refund-ledger-order-open.json',

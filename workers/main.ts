@@ -55,6 +55,7 @@ runMain(logger, async () => {
     logger,
     bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
     publicBaseUrl: env.PUBLIC_BASE_URL,
+    webUiUrl: env.TEMPORAL_WEB_UI_URL,
     taskQueues: parseTaskQueues(env.WORKER_TASK_QUEUES),
     workflowBundle,
     reportsDir: reportsDirOf(env),

@@ -8,6 +8,7 @@ import type { FermaClient } from '../activities/ferma/client';
 import { createTerminalActivities } from '../activities/terminals/activities';
 import { createAtolActivities } from '../activities/atol/activities';
 import { createBitrixRefundActivities } from '../activities/bitrix/refund';
+import { createNotificationActivities } from '../activities/bitrix/notifications';
 import { createAtolRefundActivities } from '../activities/atol/refund';
 import { createFermaRefundActivities } from '../activities/ferma/refund';
 import { createEvotorRefundActivities } from '../activities/evotor/refund';
@@ -43,6 +44,8 @@ export interface WorkerDeps {
   ferma?: FermaClient;
   /** Our API's public base URL, for ATOL and Ferma callbacks. */
   publicBaseUrl?: string;
+  /** The Temporal Web UI support opens (TEMPORAL_WEB_UI_URL): linked from Bitrix notifications. */
+  webUiUrl?: string;
   logger: Logger;
   /** Bitrix requests per second allowed across all workers (server-side task-queue limit). */
   bitrixActivitiesPerSecond?: number;
@@ -118,6 +121,14 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...refunds.bitrix,
+          ...createNotificationActivities({
+            client: deps.bitrix,
+            config: deps.config,
+            portalUrl: deps.bitrix.portalOrigin,
+            webUiUrl: deps.webUiUrl,
+            namespace: deps.namespace,
+            logger: deps.logger.child({ system: 'bitrix' }),
+          }),
           ...createReconciliationBitrixActivities({ client: deps.client, bitrix: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
         },
         // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.

@@ -5,8 +5,8 @@ import express, { type Request, type Response } from 'express';
 import { createLogger, type Logger } from '../../lib/logger';
 import { EventSender, type EventDelivery } from './events';
 import { parsePhpQuery } from './php-query';
-import { methods, renderOrder, timeBlock, type MethodContext } from './rest';
-import { BitrixSimState, RestError, type CreateOrderInput, type SimDeal, type SimEventHandler, type SimOrder, type SimPaySystem, type SimStatus, type SimStock, type SimStore } from './state';
+import { checkScope, methods, renderOrder, timeBlock, type MethodContext } from './rest';
+import { BitrixSimState, RestError, type CreateOrderInput, type SimDeal, type SimEventHandler, type SimNotification, type SimTimelineComment, type SimOrder, type SimPaySystem, type SimStatus, type SimStock, type SimStore } from './state';
 
 export interface RateLimit {
   /** Requests drained from the bucket per second (cloud: 2). */
@@ -50,6 +50,8 @@ export interface BitrixSimulatorOptions {
   applicationToken?: string;
   memberId?: string;
   eventTimeoutMs?: number;
+  /** Scopes granted to the inbound webhook (e.g. ["sale", "catalog", "crm"]); default: every scope. */
+  scopes?: string[];
   logger?: Logger;
 }
 
@@ -62,6 +64,9 @@ export interface SimSnapshot {
   paySystems: SimPaySystem[];
   eventHandlers: SimEventHandler[];
   deals: SimDeal[];
+  notifications: SimNotification[];
+  notificationLog: SimNotification[];
+  timelineComments: SimTimelineComment[];
   inventoryAccounting: boolean;
   eventDeliveries: EventDelivery[];
 }
@@ -83,6 +88,8 @@ export interface BitrixSimulator {
   setFaults(faults: BitrixFaults): void;
   setRateLimit(limit: RateLimit | null): void;
   setInventoryAccounting(on: boolean): void;
+  /** The inbound webhook's scopes; null = every scope. */
+  setScopes(scopes: string[] | null): void;
   requestCounts(): RequestCounts;
   eventDeliveries(): EventDelivery[];
   /** Waits until every event delivery started so far has an outcome. */
@@ -138,6 +145,8 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     state,
     applicationToken,
     count: (name) => (counts.byMethod[name] = (counts.byMethod[name] ?? 0) + 1),
+    userId: Number(userId),
+    scopes: opts.scopes ? new Set(opts.scopes) : undefined,
   };
 
   const pickFault = (method: string): 'error' | 'timeout' | 'applyThenLose' | null => {
@@ -177,6 +186,12 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       params = readParams(req);
     } catch {
       return sendError(res, 400, 'ERROR_ARGUMENT', 'Request body is not valid JSON');
+    }
+    try {
+      checkScope(ctx, method);
+    } catch (e) {
+      if (e instanceof RestError) return sendError(res, e.status, e.code, e.description);
+      throw e;
     }
     const fault = pickFault(method);
     if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
@@ -255,6 +270,9 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     setInventoryAccounting: (on) => {
       state.inventoryAccounting = on;
     },
+    setScopes: (scopes) => {
+      ctx.scopes = scopes ? new Set(scopes) : undefined;
+    },
     requestCounts: () => structuredClone(counts),
     eventDeliveries: () => events.deliveries.map((d) => ({ ...d })),
     flushEvents: () => events.flush(),
@@ -267,6 +285,9 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       paySystems: [...state.paySystems.values()],
       eventHandlers: [...state.eventHandlers.values()],
       deals: [...state.deals.values()],
+      notifications: [...state.notifications.values()],
+      notificationLog: [...state.notificationLog],
+      timelineComments: [...state.timelineComments.values()],
       inventoryAccounting: state.inventoryAccounting,
       eventDeliveries: events.deliveries,
     }),
@@ -276,6 +297,7 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       counts = emptyCounts();
       faults = {};
       bucket = initialRateLimit ? new LeakyBucket(initialRateLimit) : null;
+      ctx.scopes = opts.scopes ? new Set(opts.scopes) : undefined;
     },
     close: async () => {
       for (const res of hanging) res.socket?.destroy();
@@ -298,8 +320,9 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     sim.setFaults(b);
     return { faults };
   });
-  adminRoute('/settings', (b: { rateLimit?: RateLimit | null; inventoryAccounting?: boolean }) => {
+  adminRoute('/settings', (b: { rateLimit?: RateLimit | null; inventoryAccounting?: boolean; scopes?: string[] | null }) => {
     if (b.rateLimit !== undefined) sim.setRateLimit(b.rateLimit);
+    if (b.scopes !== undefined) sim.setScopes(b.scopes);
     if (b.inventoryAccounting !== undefined) sim.setInventoryAccounting(b.inventoryAccounting);
     return { rateLimit: bucket?.limit ?? null, inventoryAccounting: state.inventoryAccounting };
   });
