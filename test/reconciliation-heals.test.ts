@@ -239,7 +239,7 @@ describe('reconciliation heals and reports every divergence', () => {
     const csv = await fetch(`${stack.apiUrl}/api/reconciliation/reports/latest?format=csv`, { headers: auth() });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id');
+    expect(lines[0]).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id,correction');
     const rows = lines.slice(1).filter((l) => !l.includes(',refund:'));
     expect(rows.map((l) => l.split(',').slice(0, 2).join(',')).sort()).toEqual(['amount-mismatch,reported', 'bitrix-paid-without-terminal-receipt,reported', 'stuck-workflow,reported']);
     expect(lines.find((l) => l.startsWith('amount-mismatch'))).toContain(',5000.00,5671.00,');

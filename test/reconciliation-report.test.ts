@@ -66,9 +66,13 @@ describe('reconciliation reports', () => {
   it('writes CSV with rubles and quoted text', () => {
     const csv = reportItemsToCsv([item({ class: 'amount-mismatch', action: 'reported', orderId: '42', terminalAmount: 500000, bitrixAmount: 567105, found: 'took "less", see', at: '2026-11-29T10:00:00.000Z' })], 'run-9');
     const [header, row, end] = csv.split('\r\n');
-    expect(header).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id');
-    expect(row).toBe('amount-mismatch,reported,42,r-1,,,5000.00,5671.05,2026-11-29T10:00:00.000Z,,"took ""less"", see",done,run-9');
+    expect(header).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id,correction');
+    expect(row).toBe('amount-mismatch,reported,42,r-1,,,5000.00,5671.05,2026-11-29T10:00:00.000Z,,"took ""less"", see",done,run-9,');
     expect(end).toBe('');
+    // A settlement found without its receipt says how its correction receipt is made.
+    const corrected = reportItemsToCsv([item({ class: 'payment-without-fiscal-receipt', orderId: '7', correction: 'issued' })], 'run-9').split('\r\n')[1];
+    expect(corrected.split(',').slice(0, 3)).toEqual(['payment-without-fiscal-receipt', 'healed', '7']);
+    expect(corrected.endsWith(',run-9,issued')).toBe(true);
     // An id that looks like a formula stays text in a spreadsheet.
     expect(reportItemsToCsv([item({ receiptId: '=HYPERLINK("x")' })]).split('\r\n')[1]).toContain(',"\'=HYPERLINK(""x"")",');
   });

@@ -8,6 +8,8 @@ import { orderListResultSchema, paymentListResultSchema } from '../../activities
 import { classifyErrors } from '../../activities/shared/activity-errors';
 import { ExternalServiceError } from '../../activities/shared/errors';
 import { orderEventsWorkflowId, posPaymentWorkflowId } from '../../domain/workflow-ids';
+import { cloudCorrectionExternalId, correctionActNumber } from '../../domain/fiscal';
+import { correctionOf } from '../../domain/reconciliation';
 import { ReconciliationActivityDeps, OrderCandidate, BitrixPageOutcome, BITRIX_PAGES_PER_REQUEST, BITRIX_PAGE, Seen, Workflows, refusedItem } from './shared';
 
 /** Activities on the Bitrix task queue (each one Bitrix request, or one `batch` of them), paced by its rate limit. */
@@ -62,7 +64,11 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
         const pos = posPaymentOf(payments, c.orderId);
         const paidElsewhere = Boolean(pos?.paid);
         const cls = paidElsewhere && c.fiscalMode !== 'terminal' ? 'payment-without-fiscal-receipt' : 'terminal-payment-not-recorded';
-        const [outcome] = await take([{ payment: { ...c.payment, orderId: c.orderId }, type: 'SELL', lines: [] }]);
+        // A cloud register fiscalizes only after the payment reaches us: one found here had no receipt at the
+        // time, so the order's workflow issues a correction receipt for it (54-FZ), not a sale receipt.
+        const cloud = c.fiscalMode === 'atol' || c.fiscalMode === 'ferma';
+        const payment = { ...c.payment, orderId: c.orderId, ...(cloud ? { foundByReconciliationAt: new Date().toISOString() } : {}) };
+        const [outcome] = await take([{ payment, type: 'SELL', lines: [] }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem(cls, c.payment.receiptId, outcome.reason, { orderId: c.orderId, receiptId: c.payment.receiptId, terminalStoreId: c.payment.terminalStoreId, storeId: c.storeId }));
@@ -88,7 +94,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
                 class: cls,
                 action: 'healed',
                 found: `paid at the terminal; ${c.why}; ${bitrixSide}`,
-                done: `payment handed to ${outcome.workflowId}${cls === 'payment-without-fiscal-receipt' ? ' (it fiscalizes, then records the payment)' : ''}`,
+                done: `payment handed to ${outcome.workflowId}${healedFiscalText(c)}`,
+                ...correctionOf(c.fiscalMode),
               },
         );
         if (pos?.paid && pos.sum !== c.payment.amount) {
@@ -166,6 +173,16 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
       };
     },
   });
+
+  /** What the healed payment's receipt will be: a correction receipt at a cloud register, or one for the terminal's / 1C's side. */
+  function healedFiscalText(c: OrderCandidate): string {
+    if (c.fiscalMode === 'atol' || c.fiscalMode === 'ferma') {
+      const register = c.fiscalMode === 'atol' ? 'ATOL Online sell_correction' : 'Ferma IncomeCorrection';
+      return ` (its receipt was not issued at the time: it issues a correction receipt, ${register} ${cloudCorrectionExternalId(c.orderId, 1)}, basis "self", act ${correctionActNumber(c.orderId)}, then records the payment)`;
+    }
+    if (c.fiscalMode === '1c') return ` (it records the payment; the correction receipt must be made in 1C:Retail, act ${correctionActNumber(c.orderId)}, and confirmed through the middleware)`;
+    return '';
+  }
 
   async function checkPaidPayment(p: BitrixPayment, order: Seen | undefined, matchedReceipt: boolean, workflows: Workflows): Promise<ReportItem | undefined> {
     const base = { key: p.orderId, orderId: p.orderId, bitrixAmount: p.sum, ...(p.datePaid ? { at: new Date(p.datePaid).toISOString() } : {}) };

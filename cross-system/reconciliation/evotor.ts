@@ -6,6 +6,7 @@ import type { EvotorCloudClient } from '../../activities/evotor/client';
 import { classifyErrors } from '../../activities/shared/activity-errors';
 import { cloudReceipt, type CloudReceipt } from './documents';
 import { posPaymentWorkflowId, refundWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
+import { correctionActNumber } from '../../domain/fiscal';
 import { ReconciliationActivityDeps, ReconciledStore, OrderCandidate, TerminalPageOutcome, TerminalProgress, Workflows, ids, refusedItem } from './shared';
 
 /** Activities on the Evotor task queue: terminal documents, page by page, compared with our workflows. */
@@ -73,7 +74,8 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
           key: payment.receiptId,
           action: 'reported',
           found: 'the terminal\'s cloud document carries no fiscal data (the store fiscalizes on the terminal)',
-          done: 'Check the terminal\'s fiscal drive and the receipt at the OFD; print a correction receipt if none was issued.',
+          done: `Nothing was issued here: the store fiscalizes on the terminal, so the correction receipt must be made at the terminal (a sell correction on its fiscal drive, basis "self", by the seller's act — e.g. ${payment.orderId ? correctionActNumber(payment.orderId) : `POS-R-${payment.receiptId.slice(0, 8)}`}) once the receipt is confirmed missing at the OFD.`,
+          correction: 'at-terminal',
           ...ids(r, store.storeId),
         });
       }
