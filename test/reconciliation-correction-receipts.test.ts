@@ -1,6 +1,6 @@
 import type { ReconciliationReport, ReportItem } from '../domain/reconciliation';
 import type { PosPaymentStatus } from '../domain/payment';
-import { getJson, postJson } from './support/http';
+import { getJson, postJson, startRecordingRelay } from './support/http';
 import { EKB_DEVICE, eventually, MSK_DEVICE, startTestStack, TEST_POS_CONFIG, type TestStack } from './support/stack';
 
 // 54-FZ correction receipts, end to end: a sale paid at the terminal whose webhook never came (and whose Bitrix
@@ -27,13 +27,17 @@ const GRINDER = { productId: '101', name: 'Кофемолка ручная', pri
 
 describe('reconciliation issues a correction receipt for a sale found without its receipt', () => {
   let stack: TestStack;
+  /** Records the webhooks Evotor sends while they are lost (they reach a path of ours that does not exist). */
+  let relay: Awaited<ReturnType<typeof startRecordingRelay>>;
   const auth = () => ({ authorization: `Bearer ${stack.adminApiKey}` });
 
   beforeAll(async () => {
     stack = await startTestStack({ posConfigYaml: CONFIG });
+    relay = await startRecordingRelay(stack.apiUrl);
     for (const id of ['reconciliation-frequent', 'reconciliation-nightly']) await stack.client.schedule.getHandle(id).pause('test');
   }, 120_000);
   afterAll(async () => {
+    await relay?.close();
     await stack?.stop();
   });
 
@@ -61,7 +65,7 @@ describe('reconciliation issues a correction receipt for a sale found without it
    * event ever reaches us; a manager marks the payment paid in Bitrix by hand.
    */
   const paidUnseen = async (bitrixStoreId: number, device: string) => {
-    stack.evotor.configureWebhook({ url: 'http://127.0.0.1:1/unreachable', maxAttempts: 1 });
+    stack.evotor.configureWebhook({ url: `${relay.url}/lost`, maxAttempts: 1 });
     expect(stack.bitrix.state.removeEventHandler('ONSALEORDERSAVED')).toBe(1);
     const o = order(bitrixStoreId);
     const receipt = stack.evotor.sell(device, { items: [GRINDER], paymentSource: 'PAY_CARD', extras: { bitrixOrderId: String(o.id), accountNumber: o.accountNumber } });
@@ -116,12 +120,21 @@ describe('reconciliation issues a correction receipt for a sale found without it
     });
     const metadata = await stack.client.workflow.getHandle(`pos-payment:${c.id}`).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain(`Fiscal receipt: correction receipt (self-initiated, act POS-${c.id} of ${today('Asia/Yekaterinburg')})`);
+    expect(metadata.currentDetails).toContain('A payment was found by reconciliation');
     // Bitrix already showed the payment paid (a manager did it): it is recorded, never written twice.
     expect(stack.bitrix.state.getOrder(c.id).payments[0].psStatusMessage ?? null).toBeNull();
 
     const second = await run();
     expect(second.items.filter((i) => i.action === 'healed')).toEqual([]);
     expect(atolOf(c.id).corrections).toHaveLength(1);
+
+    // The lost webhook turns up after all: the same receipt, answered as a duplicate; still one receipt in ATOL.
+    const lost = relay.requests.find((r) => r.path === '/lost' && r.body.includes(receipt.id))!;
+    expect(lost.status).toBe(404);
+    const late = await postJson(`${stack.apiUrl}/webhooks/evotor/receipts`, JSON.parse(lost.body), { authorization: String(lost.headers.authorization) });
+    expect(late).toEqual({ status: 200, body: { status: 'duplicate', workflowId: `pos-payment:${c.id}` } });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(atolOf(c.id)).toMatchObject({ sells: [], corrections: [{ external_id: `pos-${c.id}-correction` }] });
 
     // The accountant's CSV says how the correction was made.
     const csv = await fetch(`${stack.apiUrl}/api/reconciliation/reports/${first.startedAt.slice(0, 10)}?format=csv`, { headers: auth() });

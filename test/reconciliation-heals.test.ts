@@ -181,6 +181,8 @@ describe('reconciliation heals and reports every divergence', () => {
       workflowId: `pos-payment:${b.id}`,
     });
     expect(find(first, 'payment-without-fiscal-receipt', cReceipt.id)?.found).toMatch(/paid by someone else/);
+    // B's terminal printed its receipt at the time: nothing to correct.
+    expect(find(first, 'terminal-payment-not-recorded', bReceipt.id)?.correction).toBeUndefined();
     expect(find(first, 'walk-in-not-recorded', w.id)?.workflowId).toBe(`terminal-receipt:${msk}:${w.id}`);
     expect(find(first, 'refund-not-reflected', r.id)?.workflowId).toBe(`refund:${msk}:${r.id}`);
     expect(find(first, 'missed-bitrix-event', String(a.id))?.workflowId).toBe(`bitrix-order-events:${a.id}`);

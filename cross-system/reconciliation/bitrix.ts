@@ -50,7 +50,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
     /**
      * Terminal payments for our orders that no workflow holds: Bitrix says whether the POS payment is paid
      * (by someone else) and for how much, then each goes through the Evotor door's own call — signal-with-start
-     * of the order's payment workflow, which fiscalizes, records the payment and deducts the stock.
+     * of the order's payment workflow, which fiscalizes (a correction receipt at a cloud register: the payment
+     * is marked found by reconciliation), records the payment and deducts the stock.
      */
     async reconcileOrderReceipts(input: { candidates: OrderCandidate[] }): Promise<PageOutcome> {
       const workflows = new Workflows(client);
@@ -95,7 +96,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
                 action: 'healed',
                 found: `paid at the terminal; ${c.why}; ${bitrixSide}`,
                 done: `payment handed to ${outcome.workflowId}${healedFiscalText(c)}`,
-                ...correctionOf(c.fiscalMode),
+                // A terminal that fiscalizes printed its receipt at the time: nothing to correct.
+                ...(c.fiscalMode === 'terminal' ? {} : correctionOf(c.fiscalMode)),
               },
         );
         if (pos?.paid && pos.sum !== c.payment.amount) {
@@ -180,7 +182,7 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
       const register = c.fiscalMode === 'atol' ? 'ATOL Online sell_correction' : 'Ferma IncomeCorrection';
       return ` (its receipt was not issued at the time: it issues a correction receipt, ${register} ${cloudCorrectionExternalId(c.orderId, 1)}, basis "self", act ${correctionActNumber(c.orderId)}, then records the payment)`;
     }
-    if (c.fiscalMode === '1c') return ` (it records the payment; the correction receipt must be made in 1C:Retail, act ${correctionActNumber(c.orderId)}, and confirmed through the middleware)`;
+    if (c.fiscalMode === '1c') return ` (it waits for 1C:Retail's receipt and records the payment; if 1C:Retail did not print it at the time, the correction receipt must be made there, act ${correctionActNumber(c.orderId)}, and confirmed through the middleware)`;
     return '';
   }
 

@@ -146,7 +146,11 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
           key: payment.receiptId,
           action: 'reported',
           found: `the order's payment workflow ended (${status.stage}${status.resolution ? `: ${status.resolution}` : ''}) without a fiscal receipt (fiscal mode ${store.fiscalMode})`,
-          done: store.fiscalMode === '1c' ? 'Check that 1C:Retail printed the receipt.' : `Issue the sale receipt (or a correction receipt) in the ${store.fiscalMode === 'atol' ? 'ATOL Online' : 'cloud register\'s'} account.`,
+          done:
+            store.fiscalMode === '1c'
+              ? `Check that 1C:Retail printed the receipt; if not, the correction receipt must be made in 1C:Retail (basis "self", act ${correctionActNumber(orderId)}).`
+              : `Nothing was issued: issue a correction receipt (basis "self", act ${correctionActNumber(orderId)}) by hand in the ${store.fiscalMode === 'atol' ? 'ATOL Online' : 'OFD.ru Ferma'} account.`,
+          ...(store.fiscalMode === '1c' ? { correction: 'in-1c' as const } : {}),
           workflowId: order.workflowId,
           ...ids(r, store.storeId),
         });
