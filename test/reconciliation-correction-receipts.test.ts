@@ -157,6 +157,21 @@ describe('reconciliation issues a correction receipt for a sale found without it
     expect(done.fiscal).toMatchObject({ source: 'atol', correction: { actNumber: `POS-${d.id}` } });
   }, 180_000);
 
+  it('ATOL store, a sale without our order id that pays an awaiting order: the order gets the correction receipt', async () => {
+    const m = order(3);
+    await eventually(async () => ((await paymentStatus(m.id))?.stage === 'AWAITING_PAYMENT' ? true : undefined), `order ${m.id} awaiting payment`);
+    // The cashier rings the amount by hand (no order id in the receipt); its webhook is lost.
+    stack.evotor.configureWebhook({ url: `${relay.url}/lost`, maxAttempts: 1 });
+    const receipt = stack.evotor.sell(EKB_DEVICE, { items: [GRINDER], paymentSource: 'PAY_CARD' });
+    await stack.evotor.flush();
+    stack.evotor.configureWebhook({ url: `${stack.apiUrl}/webhooks/evotor/receipts`, maxAttempts: 5 });
+    const report = await run();
+    expect(find(report, 'walk-in-not-recorded', receipt.id)?.done).toMatch(/which then gets a correction receipt/);
+    const done = await completed(m.id);
+    expect(done).toMatchObject({ payments: [{ receiptId: receipt.id }], fiscal: { source: 'atol', correction: { actNumber: `POS-${m.id}` } } });
+    expect(atolOf(m.id)).toMatchObject({ sells: [], corrections: [{ external_id: `pos-${m.id}-correction` }] });
+  }, 180_000);
+
   it('Ferma store: one IncomeCorrection (no Income), also when its answer is lost', async () => {
     const ferma = stack.ferma!;
     const { order: f, receipt } = await paidUnseen(4, FERMA_DEVICE);

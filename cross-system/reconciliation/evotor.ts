@@ -103,7 +103,11 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
       }
       const orderId = payment.orderId;
       if (!orderId) {
-        const [outcome] = await take([{ payment, type: 'SELL', lines: r.lines }]);
+        // Should it pay an awaiting order of a cloud-register store, that order's receipt is late: the order's
+        // workflow issues a correction receipt for it (as for the order payments of bitrix.ts).
+        const cloud = store.fiscalMode === 'atol' || store.fiscalMode === 'ferma';
+        const found = cloud ? { ...payment, foundByReconciliationAt: new Date().toISOString() } : payment;
+        const [outcome] = await take([{ payment: found, type: 'SELL', lines: r.lines }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem('walk-in-not-recorded', payment.receiptId, outcome.reason, ids(r, store.storeId)));
@@ -114,7 +118,7 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
           key: payment.receiptId,
           action: 'healed',
           found: 'a sale without our order id that no workflow holds (its webhook never came)',
-          done: `receipt handed to ${outcome.workflowId} (matched to an awaiting order, or written off as a walk-in sale)`,
+          done: `receipt handed to ${outcome.workflowId} (matched to an awaiting order${cloud ? ', which then gets a correction receipt' : ''}, or written off as a walk-in sale)`,
           workflowId: outcome.workflowId,
           ...ids(r, store.storeId),
         });
