@@ -164,6 +164,12 @@ export function reportSummary(report: ReconciliationReport, progress?: string): 
   if (rows.length) {
     lines.push(['| divergence | healed | reported |', '| --- | --- | --- |', ...rows.map((c) => `| ${c} | ${report.counts[c].healed} | ${report.counts[c].reported} |`)].join('\n'));
   }
+  const corrections = (action: CorrectionAction) => report.items.filter((i) => i.correction === action).length;
+  if (report.items.some((i) => i.correction)) {
+    lines.push(
+      `Correction receipts (payments without their receipt): ${corrections('issued')} issued at a cloud register, ${corrections('at-terminal')} to be made at the terminal, ${corrections('in-1c')} in 1C:Retail`,
+    );
+  }
   if (report.itemsOmitted) lines.push(`${report.itemsOmitted} more item(s) counted but not listed.`);
   if (report.problems.length) lines.push(`**Incomplete**: ${report.problems.join('; ')}`);
   return lines.join('\n\n');

@@ -48,6 +48,14 @@ describe('reconciliation reports', () => {
     expect(report.requests).toEqual({ evotor: 2, bitrix: 0, temporal: 3 });
     expect(reportSummary(report)).toContain('| walk-in-not-recorded | 2 | 0 |');
     expect(reportSummary(report)).toContain('1 more item(s) counted but not listed.');
+    expect(reportSummary(report)).not.toContain('Correction receipts');
+  });
+
+  it('sums up the correction receipts in the summary', () => {
+    const report = newReport('run-1', 'manual', { from: 'a', to: 'b' }, 's');
+    const late = (key: string, correction: ReportItem['correction']) => item({ class: 'payment-without-fiscal-receipt', key, correction });
+    addPage(report, { items: [late('r-1', 'issued'), late('r-2', 'issued'), late('r-3', 'at-terminal'), item({ key: 'r-4' })], totals: {}, requests: {} }, 10);
+    expect(reportSummary(report)).toContain('Correction receipts (payments without their receipt): 2 issued at a cloud register, 1 to be made at the terminal, 0 in 1C:Retail');
   });
 
   it('merges a day: each divergence once, healed wins, with how many runs saw it', () => {
