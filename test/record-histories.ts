@@ -84,6 +84,11 @@ async function main(): Promise<void> {
     await h.executeUpdate(retryUpdate);
   });
   await scenario('pos-payment-deadline-cancelled', fakeWorld(), async () => undefined);
+  // A payment reconciliation found gets a correction receipt instead of the sale receipt (patched 'correction-receipts').
+  await scenario('pos-payment-atol-correction-completed', fakeWorld({ fiscalMode: 'atol', atolReports: [{ status: 'done', fiscal: { ...FISCAL, source: 'atol' } }] }), async (h) => {
+    await untilStage(h, 'AWAITING_PAYMENT');
+    await h.signal(paymentReceivedSignal, { ...payment('r-12'), foundByReconciliationAt: '2026-11-29T12:00:00.000Z' });
+  });
 
   await withFakeWorkers(env, fakeWorld(), async () => {
     const intake = await env.client.workflow.signalWithStart(bitrixOrderEventsWorkflow, {

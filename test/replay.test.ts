@@ -12,6 +12,7 @@ describe('replay of recorded workflow histories', () => {
     expect(files.sort()).toEqual([
       'bitrix-order-events-started-payment.json',
       'order-cancellation-refunded.json',
+      'pos-payment-atol-correction-completed.json',
       'pos-payment-atol-fail-retry-completed.json',
       'pos-payment-cancelled-mid-flow-refunded.json',
       'pos-payment-deadline-cancelled.json',

@@ -107,6 +107,8 @@ export function fakeActivities(world: FakeWorld): {
     },
     fiscal: {
       registerAtolSell: async (input) => log('registerAtolSell', input, { uuid: `uuid-${input.externalId}`, alreadyAccepted: false }),
+      registerAtolCorrection: async (input) =>
+        log('registerAtolCorrection', input, { uuid: `uuid-${input.externalId}`, alreadyAccepted: false, basis: { type: 'self' as const, actDate: '01.12.2026', actNumber: input.actNumber } }),
       getAtolReport: async (input) => {
         const report = world.atolReports[Math.min(reportIndex++, world.atolReports.length - 1)];
         return log('getAtolReport', input, report);

@@ -73,6 +73,8 @@ export function startPaymentRun(orderId: string) {
     if (state.total !== undefined)
       head.push(`Paid at terminal: ${kopecksToRubles(state.paidAmount)} of ${kopecksToRubles(state.total)} ${state.currency ?? ''}`.trim());
     if (state.alreadyPaidInBitrix) head.push('Bitrix already showed the payment as paid (e.g. by the 1C exchange).');
+    if (state.payments.some((p) => p.foundByReconciliationAt))
+      head.push('A payment was found by reconciliation (its webhook never came): its receipt was not issued at the time, so a cloud register issues a correction receipt.');
     return { head, tail: state.fiscal ? [`Fiscal receipt: ${fiscalSummary(state.fiscal)}`] : [] };
   }, () => ({ subject: `Order ${state.accountNumber ?? orderId} (Bitrix id ${orderId})`, orderId, storeId: state.storeId }));
 
