@@ -40,7 +40,8 @@ export interface CallbackDelivery {
 
 /** The part of the admin state every cloud register simulator has. */
 export interface CloudRegisterState<Faults, Callback> {
-  tokens: { issued: number; active: number };
+  /** Tokens issued (in all, and by account login) and still valid. */
+  tokens: { issued: number; active: number; issuedByAccount: Record<string, number> };
   callbacks: Callback[];
   faults: Faults;
   counters: RequestCounters;

@@ -18,12 +18,12 @@ export async function fiscalizeByCloudRegister(run: PaymentRun, store: PickupSto
       ? {
           name: 'Ferma',
           register: (id: string) => ferma.registerFermaReceipt({ orderId, storeId: store.id, invoiceId: id, receiptTime: nowIso() }).then((r) => r.receiptId),
-          report: (handle: string) => ferma.getFermaReceiptStatus({ receiptId: handle }),
+          report: (handle: string) => ferma.getFermaReceiptStatus({ receiptId: handle, storeId: store.id }),
         }
       : {
           name: 'ATOL',
           register: (id: string) => atol.registerAtolSell({ orderId, storeId: store.id, externalId: id, receiptTime: nowIso() }).then((r) => r.uuid),
-          report: (handle: string) => atol.getAtolReport({ uuid: handle }),
+          report: (handle: string) => atol.getAtolReport({ uuid: handle, storeId: store.id }),
         };
   for (let attempt = 1; ; attempt++) {
     const externalId = cloudSellExternalId(orderId, attempt);
