@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError, parsePosConfig, resolveCompanyCredentials } from '../lib/config';
 
 /** Two companies: "north" prints through ATOL with its own Evotor account, "south" through Ferma on the default Evotor account. */
@@ -100,5 +101,18 @@ describe('configuration: several companies', () => {
     const sandbox = resolveCompanyCredentials(cfg, {}, (system, company, field) => (system === 'atol' || system === 'evotor' || system === 'ferma' ? `${company}-${field}` : undefined));
     expect(sandbox.get('north')?.atol).toEqual({ login: 'north-loginEnv', password: 'north-passwordEnv', groupCode: 'north-groupCodeEnv' });
     expect(() => resolveCompanyCredentials(cfg, {}, (system) => (system === 'atol' ? 'x' : undefined))).toThrow(/NORTH_EVOTOR_TOKEN is not set/);
+  });
+
+  it('the commented second company of config/pos.example.yaml is valid once uncommented', () => {
+    const text = readFileSync('config/pos.example.yaml', 'utf8');
+    const [head, tail] = text.split('# Several companies (README');
+    const commented = tail.split('\n').filter((l) => l.startsWith('# ') || l.startsWith('#   '));
+    const storeAt = commented.findIndex((l) => l.startsWith('# and under stores'));
+    const uncomment = (ls: string[]) => ls.map((l) => l.slice(2)).join('\n');
+    const companies = uncomment(commented.slice(commented.findIndex((l) => l === '# companies:'), storeAt));
+    const stores = uncomment(commented.slice(storeAt + 1));
+    const cfg = parsePosConfig(`${head.trimEnd()}\n${stores}\n${companies}\n`, 'yaml');
+    expect(cfg.stores.find((s) => s.id === 'spb-north')).toMatchObject({ companyId: 'north', fiscalMode: 'atol', company: { inn: '7801234567' } });
+    expect(() => resolveCompanyCredentials(cfg, {})).toThrow(/NORTH_ATOL_LOGIN is not set/);
   });
 });

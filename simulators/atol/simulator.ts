@@ -200,7 +200,7 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
 
   /** Rate limit, token and group of a group endpoint; false after answering the refusal. */
   const admitted = (req: Request, res: Response): boolean => {
-    if (!register.admit(res)) return false;
+    if (!register.admit(res, String(req.params.group))) return false;
     const denied = authProblem(req);
     if (denied) sendError(res, denied);
     return !denied;

@@ -240,7 +240,7 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
 
   /** Rate limit, AuthToken and JSON body of a receipt or status request; undefined after answering the refusal. */
   const admittedBody = (req: Request, res: Response): unknown => {
-    if (!register.admit(res)) return undefined;
+    if (!register.admit(res, accountOf(req))) return undefined;
     const denied = authProblem(req);
     if (denied) {
       sendError(res, denied);
