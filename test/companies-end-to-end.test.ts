@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { AtolClient } from '../activities/atol/client';
+import { buildLogger } from '../lib/logger';
 import { EvotorCloudClient } from '../activities/evotor/client';
 import type { ReconciliationReport } from '../domain/reconciliation';
 import type { ReceiptResult } from '../simulators/evotor/simulator';
@@ -60,8 +62,16 @@ const EKB: Store = { id: 'ekb-3', warehouse: 3, terminalStore: '20240101-0000-40
 
 describe('several companies in one deployment', () => {
   let stack: TestStack;
+  /** Everything the application logged (info and up), to look for secrets in. */
+  let logged = '';
   beforeAll(async () => {
-    stack = await startTestStack({ posConfigYaml: CONFIG, companyEnv: SECRETS });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logged += String(chunk);
+        done();
+      },
+    });
+    stack = await startTestStack({ posConfigYaml: CONFIG, companyEnv: SECRETS, logger: buildLogger({ level: 'info' }, sink) });
     // Only the run of this test: the schedules exist from the worker's start.
     for (const id of ['reconciliation-frequent', 'reconciliation-nightly']) await stack.client.schedule.getHandle(id).pause('test');
   }, 120_000);
@@ -169,4 +179,23 @@ describe('several companies in one deployment', () => {
     expect((await evotorNorth.listStores()).map((s) => s.id)).toEqual([NORTH.terminalStore]);
     await expect(evotorNorth.listDocumentsPage(SOUTH.terminalStore, {})).rejects.toMatchObject({ httpStatus: 404 });
   });
+
+  it('no company secret is in the logs or in any workflow history (inputs, results, search attributes)', async () => {
+    expect(logged).toContain('atol'); // the sink did receive the application's logs
+    const histories: string[] = [];
+    for await (const wf of stack.client.workflow.list()) {
+      const history = await stack.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      // Payload data (inputs, results, signals, search attributes) decoded, so a secret inside one would show.
+      const decode = (k: string, v: unknown) =>
+        v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v;
+      histories.push(JSON.stringify(history, decode));
+    }
+    expect(histories.length).toBeGreaterThan(5);
+    const all = histories.join('\n');
+    expect(all).toContain(`\\"storeId\\":\\"${NORTH.id}\\"`); // the payloads were decoded (JSON inside JSON)
+    for (const name of ['NORTH_ATOL_PASSWORD', 'NORTH_EVOTOR_TOKEN', 'SOUTH_FERMA_PASSWORD', 'SOUTH_EVOTOR_TOKEN'] as const) {
+      expect(logged).not.toContain(SECRETS[name]);
+      expect(all).not.toContain(SECRETS[name]);
+    }
+  }, 60_000);
 });
