@@ -13,7 +13,8 @@ import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
 import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
-import { durationMs, type EnvConfig, type PosConfig } from '../lib/config';
+import { durationMs, resolveCompanyCredentials, type EnvConfig, type PosConfig } from '../lib/config';
+import { createCompanyClients } from './clients';
 import type { Logger } from '../lib/logger';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import type { TemporalTarget } from '../lib/temporal-connection';
@@ -44,6 +45,11 @@ export interface StackOptions {
   reportsDir?: string;
   /** Task queues the in-process workers poll (default all); the others are left to separate worker processes. */
   workerTaskQueues?: TaskQueue[];
+  /**
+   * Where the variables POS_CONFIG `companies` name are read (default process.env). For a simulated system a
+   * missing one gets a sandbox value, which its simulator is given too.
+   */
+  companyEnv?: NodeJS.ProcessEnv;
 }
 
 export interface Stack {
@@ -105,6 +111,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const middlewareKeys = env.MIDDLEWARE_KEYS ?? `sandbox:${secret()}`;
     const evotorToken = env.EVOTOR_TOKEN ?? secret();
     const evotorAppId = env.EVOTOR_APP_ID ?? 'sandbox-terminal-app';
+    const simulated = { atol: !env.ATOL_API_URL, ferma: !env.FERMA_API_URL, evotor: !env.EVOTOR_API_URL };
+    const companyCredentials = resolveCompanyCredentials(config, opts.companyEnv ?? process.env, (system, company, field) =>
+      simulated[system] ? ({ loginEnv: `sandbox-${company}`, groupCodeEnv: `sandbox-${company}-group` }[field] ?? secret()) : undefined,
+    );
+    const companyAccounts = <T>(pick: (c: PosConfig['companies'][number], creds: NonNullable<ReturnType<typeof companyCredentials.get>>) => T | undefined): T[] =>
+      config.companies.flatMap((c) => {
+        const picked = pick(c, companyCredentials.get(c.id) ?? {});
+        return picked === undefined ? [] : [picked];
+      });
 
     let bitrix: BitrixSimulator | undefined;
     if (!env.BITRIX_REST_URL) {
@@ -123,6 +138,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: opts.ports?.evotor ?? 0,
         token: evotorToken,
         appId: evotorAppId,
+        // Companies with their own Evotor account: their token sees only their stores.
+        accounts: companyAccounts((c, creds) =>
+          creds.evotor ? { name: c.id, token: creds.evotor.token, storeIds: config.stores.filter((s) => s.companyId === c.id && s.evotorStoreId).map((s) => s.evotorStoreId!) } : undefined,
+        ),
         // The terminals' catalogs as a catalog sync would leave them: the Evotor product code holds the Bitrix id.
         stores: config.stores
           .filter((s) => s.evotorStoreId)
@@ -143,6 +162,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       atol = await startAtolSimulator({
         port: opts.ports?.atol ?? 0,
         ...atolCredentials,
+        // Each company's own group, whose registers carry its INN.
+        accounts: companyAccounts((c, creds) => (creds.atol ? { ...creds.atol, inn: c.company.inn } : undefined)),
         processingDelayMs: opts.fiscalProcessingDelayMs,
         logger: logger.child({ service: 'atol-simulator' }),
       });
@@ -165,6 +186,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ferma = await startFermaSimulator({
         port: opts.ports?.ferma ?? 0,
         ...fermaCredentials,
+        accounts: companyAccounts((c, creds) => (creds.ferma ? { ...creds.ferma, inns: [c.company.inn] } : undefined)),
         processingDelayMs: opts.fiscalProcessingDelayMs,
         confirmationDelayMs: opts.fiscalProcessingDelayMs,
         logger: logger.child({ service: 'ferma-simulator' }),
@@ -174,6 +196,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const fermaClient = new FermaClient({ apiUrl: env.FERMA_API_URL ?? ferma!.url, ...fermaCredentials, logger: logger.child({ system: 'ferma' }) });
 
     const atolClient = new AtolClient({ apiUrl: env.ATOL_API_URL ?? atol!.url, ...atolCredentials, logger: logger.child({ system: 'atol' }) });
+    const companies = createCompanyClients(config, companyCredentials, {
+      atol: env.ATOL_API_URL ?? atol!.url,
+      ferma: env.FERMA_API_URL ?? ferma!.url,
+      evotor: env.EVOTOR_API_URL ?? evotor!.url,
+      evotorAppId,
+      evotorPublisherApiUrl: env.EVOTOR_PUBLISHER_API_URL,
+      evotorPublisherToken: env.EVOTOR_PUBLISHER_TOKEN,
+    }, logger);
 
     const connectionOptions = opts.temporal?.connectionOptions ?? { address: opts.temporalAddress };
     const nativeConnection = await NativeConnection.connect(connectionOptions);
@@ -195,6 +225,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       evotor: evotorClient,
       atol: atolClient,
       ferma: fermaClient,
+      companies,
       publicBaseUrl: env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined),
       webUiUrl: env.TEMPORAL_WEB_UI_URL,
       logger,

@@ -9,7 +9,7 @@ import type { ReceiptLine } from '../domain/walk-in';
 import { PosOrderId, PosStore } from '../domain/search-attributes';
 import { durationMs, type PosConfig, type StoreConfig } from '../lib/config';
 import type { TerminalReceiptInput, TerminalReceiptState } from '../workflows/terminal-receipt';
-import type { EvotorCloudClient } from '../activities/evotor/client';
+import type { CompanyAccounts } from '../activities/shared/company-clients';
 import { cloudReceipt } from './reconciliation/documents';
 import { walkInSaleQuery } from '../workflows/walk-in-sales-book';
 import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId, walkInSalesBookWorkflowId } from '../domain/workflow-ids';
@@ -18,7 +18,8 @@ export interface RefundLookupDeps {
   client: Client;
   config: PosConfig;
   /** The Evotor cloud: where a walk-in sale older than the namespace's retention is read back from. */
-  evotor?: EvotorCloudClient;
+  /** Each store's company's Evotor account (reads a sale's cloud document). */
+  accounts?: CompanyAccounts;
 }
 
 // The status queries of the workflows a sale may have gone through (both are named "status").
@@ -53,7 +54,7 @@ export type SaleLookup =
   | { status: 'walk-in'; storeId?: string; terminalStoreId: string; lines: ReceiptLine[]; amount: Kopecks; currency: string; saleTime: string };
 
 /** Look-ups in Temporal itself (the workflows a sale went through): cheap, and they cost Bitrix nothing. */
-export function createRefundLookupActivities({ client, config, evotor }: RefundLookupDeps) {
+export function createRefundLookupActivities({ client, config, accounts }: RefundLookupDeps) {
   const pending = (reason: string): SaleLookup => ({ status: 'pending', reason });
   const problem = (reason: string, action: string): SaleLookup => ({ status: 'problem', reason, action });
 
@@ -90,8 +91,8 @@ export function createRefundLookupActivities({ client, config, evotor }: RefundL
    * without a record has not reached us yet, and is waited for). An order's sale goes to the order's ledger.
    */
   async function saleFromCloud(terminalStoreId: string, saleReceiptId: string): Promise<SaleLookup | undefined> {
-    if (!evotor || !config.stores.some((s) => s.evotorStoreId === terminalStoreId)) return undefined;
-    const doc = await evotor.getDocument(terminalStoreId, saleReceiptId);
+    if (!accounts || !config.stores.some((s) => s.evotorStoreId === terminalStoreId)) return undefined;
+    const doc = await accounts.evotorOfTerminalStore(terminalStoreId).getDocument(terminalStoreId, saleReceiptId);
     const sale = doc ? cloudReceipt(doc) : undefined;
     if (!sale || sale.type !== 'SELL') return undefined;
     if (Date.now() - Date.parse(sale.payment.paidAt) <= (await retentionMs())) return undefined;

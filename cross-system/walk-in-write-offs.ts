@@ -5,13 +5,14 @@ import { type PosConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { BitrixClient } from '../activities/bitrix/client';
 import { writeStoreDocument } from '../activities/bitrix/store-documents';
-import type { EvotorCloudClient } from '../activities/evotor/client';
+import type { CompanyAccounts } from '../activities/shared/company-clients';
 import { createProductMapper } from '../activities/evotor/product-mapper';
 import { classifyErrors } from '../activities/shared/activity-errors';
 
 export interface WalkInActivityDeps {
   bitrix: BitrixClient;
-  evotor: EvotorCloudClient;
+  /** Each store's company's Evotor account (its catalog maps terminal products to Bitrix ones). */
+  accounts: CompanyAccounts;
   config: PosConfig;
   logger?: Logger;
 }
@@ -28,8 +29,8 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-export function createWalkInActivities({ bitrix, evotor, config, logger }: WalkInActivityDeps) {
-  const mapProduct = createProductMapper(evotor, config);
+export function createWalkInActivities({ bitrix, accounts, config, logger }: WalkInActivityDeps) {
+  const mapProduct = createProductMapper((terminalStoreId) => accounts.evotorOfTerminalStore(terminalStoreId), config);
 
   return classifyErrors({
     /**

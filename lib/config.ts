@@ -91,6 +91,33 @@ const StoreNotificationsSchema = z.object({
   userId: BitrixUserId.optional(),
 });
 
+const CompanyBlockSchema = z.object({
+  inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits'),
+  email: z.string().email(),
+  sno: z.enum(['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent']),
+  paymentAddress: z.string().min(1),
+});
+
+/** The NAME of an environment variable that holds a secret (the secret itself never goes into the file). */
+const EnvName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'the name of an environment variable (A-Z, 0-9, "_"), not its value');
+
+/** A legal entity with its own fiscal and terminal accounts; its stores name it by `companyId`. */
+const CompanySchema = z
+  .object({
+    id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
+    /** Printed on its receipts: INN, e-mail, taxation system, settlement place. */
+    company: CompanyBlockSchema,
+    /** Its ATOL Online group: the environment variables holding login, password and group code. */
+    atol: z.object({ loginEnv: EnvName, passwordEnv: EnvName, groupCodeEnv: EnvName }).strict().optional(),
+    /** Its OFD.ru Ferma account: the environment variables holding login and password. */
+    ferma: z.object({ loginEnv: EnvName, passwordEnv: EnvName }).strict().optional(),
+    /** Its Evotor account: the environment variable holding the cloud token (absent: EVOTOR_TOKEN's account). */
+    evotor: z.object({ tokenEnv: EnvName }).strict().optional(),
+  })
+  .strict();
+
+export type CompanyConfig = z.infer<typeof CompanySchema>;
+
 const StoreSchema = z.object({
   /** Our id for the pickup point; shown in search attributes and logs. */
   id: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
@@ -108,14 +135,10 @@ const StoreSchema = z.object({
   /** IANA time zone used to render local times (ATOL timestamps). */
   timeZone: z.string().min(1).default('Europe/Moscow'),
   notifications: StoreNotificationsSchema.optional(),
-  company: z
-    .object({
-      inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits'),
-      email: z.string().email(),
-      sno: z.enum(['osn', 'usn_income', 'usn_income_outcome', 'esn', 'patent']),
-      paymentAddress: z.string().min(1),
-    })
-    .optional(),
+  /** The company (companies[].id) whose accounts and receipt data this store uses; unset = the default company. */
+  companyId: z.string().min(1).optional(),
+  /** The default company's receipt data (stores without companyId); a store with companyId gets its company's. */
+  company: CompanyBlockSchema.optional(),
 });
 
 export const PosConfigSchema = z
@@ -186,6 +209,11 @@ export const PosConfigSchema = z
         cacheTtl: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('10m'),
       })
       .default({ evotorKey: 'code', cacheTtl: '10m' }),
+    /**
+     * Legal entities with their own ATOL/Ferma/Evotor accounts (several companies in one deployment). Stores
+     * without companyId belong to the default company: the global environment's accounts and their own `company`.
+     */
+    companies: z.array(CompanySchema).default([]),
     stores: z.array(StoreSchema).min(1),
     /**
      * Scheduled reconciliation (Temporal Schedules, created at worker start). Absent: no schedules are
@@ -211,8 +239,23 @@ export const PosConfigSchema = z
       .optional(),
   })
   .superRefine((cfg, ctx) => {
+    const companies = new Map<string, CompanyConfig>();
+    cfg.companies.forEach((c, i) => {
+      if (companies.has(c.id)) ctx.addIssue({ code: 'custom', path: ['companies', i, 'id'], message: `duplicate company id "${c.id}"` });
+      companies.set(c.id, c);
+    });
     const ids = new Set<string>();
     cfg.stores.forEach((s, i) => {
+      const company = s.companyId === undefined ? undefined : companies.get(s.companyId);
+      if (s.companyId !== undefined) {
+        if (!company) {
+          ctx.addIssue({ code: 'custom', path: ['stores', i, 'companyId'], message: `unknown company "${s.companyId}" (not in companies)` });
+        } else {
+          if (s.company) ctx.addIssue({ code: 'custom', path: ['stores', i, 'company'], message: `not allowed with companyId: the receipt data is company "${company.id}"'s` });
+          if ((s.fiscalMode === 'atol' || s.fiscalMode === 'ferma') && !company[s.fiscalMode])
+            ctx.addIssue({ code: 'custom', path: ['companies', cfg.companies.indexOf(company), s.fiscalMode], message: `required: store "${s.id}" of company "${company.id}" fiscalizes through ${s.fiscalMode === 'atol' ? 'ATOL Online' : 'Ferma'}` });
+        }
+      }
       if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['stores', i, 'id'], message: `duplicate store id "${s.id}"` });
       ids.add(s.id);
       if (!FISCAL_MODES_BY_KIND[s.terminalKind].includes(s.fiscalMode))
@@ -223,7 +266,7 @@ export const PosConfigSchema = z
         });
       if (s.terminalKind === 'evotor' && !s.evotorStoreId)
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'evotorStoreId'], message: 'required for terminalKind "evotor"' });
-      if ((s.fiscalMode === 'atol' || s.fiscalMode === 'ferma') && !s.company)
+      if ((s.fiscalMode === 'atol' || s.fiscalMode === 'ferma') && !s.company && s.companyId === undefined)
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'company'], message: `required for fiscalMode "${s.fiscalMode}"` });
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone });
@@ -239,7 +282,12 @@ export const PosConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['reconciliation', 'nightly', 'timeZone'], message: `unknown time zone "${nightlyZone}"` });
       }
     }
-  });
+  })
+  // A store of a company carries its company's receipt data, so receipt code reads store.company either way.
+  .transform((cfg) => ({
+    ...cfg,
+    stores: cfg.stores.map((s) => (s.companyId === undefined ? s : { ...s, company: cfg.companies.find((c) => c.id === s.companyId)?.company })),
+  }));
 
 export type PosConfig = z.infer<typeof PosConfigSchema>;
 export type StoreConfig = PosConfig['stores'][number];
@@ -277,6 +325,43 @@ export function loadPosConfig(path: string): PosConfig {
     throw new ConfigError(`POS_CONFIG: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return parsePosConfig(text, extname(path) === '.json' ? 'json' : 'yaml', `POS_CONFIG (${path})`);
+}
+
+/** A company's secrets, read from the environment variables its POS_CONFIG entry names. */
+export interface CompanyCredentials {
+  atol?: { login: string; password: string; groupCode: string };
+  ferma?: { login: string; password: string };
+  evotor?: { token: string };
+}
+
+type CredentialSystem = keyof CompanyCredentials;
+
+/**
+ * Reads every company's secrets from the environment. A variable that is unset or empty stops the start with
+ * a message naming the variable and the company (never a value). `placeholder` may stand in for systems that
+ * are simulated (sandbox: npm start), where any value works as long as the simulator is told the same.
+ */
+export function resolveCompanyCredentials(
+  config: PosConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  placeholder?: (system: CredentialSystem, company: string, field: string) => string | undefined,
+): Map<string, CompanyCredentials> {
+  const out = new Map<string, CompanyCredentials>();
+  for (const c of config.companies) {
+    const read = (system: CredentialSystem, field: string, variable: string): string => {
+      const value = env[variable];
+      if (value !== undefined && value !== '') return value;
+      const stand = placeholder?.(system, c.id, field);
+      if (stand !== undefined) return stand;
+      throw new ConfigError(`environment variable ${variable} is not set (companies.${c.id}.${system}.${field} of company "${c.id}" names it)`);
+    };
+    const creds: CompanyCredentials = {};
+    if (c.atol) creds.atol = { login: read('atol', 'loginEnv', c.atol.loginEnv), password: read('atol', 'passwordEnv', c.atol.passwordEnv), groupCode: read('atol', 'groupCodeEnv', c.atol.groupCodeEnv) };
+    if (c.ferma) creds.ferma = { login: read('ferma', 'loginEnv', c.ferma.loginEnv), password: read('ferma', 'passwordEnv', c.ferma.passwordEnv) };
+    if (c.evotor) creds.evotor = { token: read('evotor', 'tokenEnv', c.evotor.tokenEnv) };
+    out.set(c.id, creds);
+  }
+  return out;
 }
 
 /** "72h" → milliseconds. */

@@ -415,7 +415,7 @@ describe('ATOL simulator admin API', () => {
     const state = (await admin('GET', 'state')).json;
     expect(state.receipts.sell).toEqual([]);
     expect(state.faults).toEqual({});
-    expect(state.tokens).toEqual({ issued: 0, active: 0 });
+    expect(state.tokens).toEqual({ issued: 0, active: 0, issuedByAccount: {} });
   });
 
   it('POST expire-tokens makes every issued token answer code 11', async () => {

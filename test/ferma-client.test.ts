@@ -7,6 +7,8 @@ import { FermaClient, isRetryable, type FermaClientOptions, type FermaReceiptSta
 import { buildFermaIncomeReceipt, buildFermaIncomeReturnReceipt } from '../activities/ferma/receipt';
 import type { FermaReceiptRequest } from '../activities/ferma/wire';
 import { ExternalServiceError } from '../activities/shared/errors';
+import { CompanyAccounts } from '../activities/shared/company-clients';
+import type { EvotorCloudClient } from '../activities/evotor/client';
 import type { OrderSnapshot } from '../domain/order';
 import { PosConfigSchema } from '../lib/config';
 import { startFermaSimulator, type FermaSimulator, type FermaSimulatorOptions } from '../simulators/ferma';
@@ -412,8 +414,9 @@ describe('FermaClient and the Ferma activities against the simulator', () => {
 
   describe('activities', () => {
     const bitrix = (o: OrderSnapshot = order) => ({ getOrder: async () => structuredClone(o) }) as unknown as BitrixClient;
+    const only = (ferma: FermaClient | undefined, cfg = config) => new CompanyAccounts(cfg, { evotor: {} as EvotorCloudClient, ferma });
     const activities = (overrides: Partial<FermaActivityDeps> = {}) => createFermaActivities({
-      bitrix: bitrix(), ferma: simClient(), config, callbackBaseUrl: 'https://bridge.example.ru/', logger: silent, ...overrides,
+      bitrix: bitrix(), accounts: only(simClient()), config, callbackBaseUrl: 'https://bridge.example.ru/', logger: silent, ...overrides,
     });
 
     it('registerFermaReceipt + getFermaReceiptStatus: the Income of the order, polled until done; a retry is already accepted', async () => {
@@ -459,14 +462,12 @@ describe('FermaClient and the Ferma activities against the simulator', () => {
 
     it('turns configuration, order and Ferma problems into non-retryable failures a person can act on', async () => {
       const input = { orderId: '42', storeId: 'msk-ferma', invoiceId: 'pos-42-sell', receiptTime: '2026-04-01T07:00:00.000Z' };
-      await expect(activities({ ferma: undefined }).registerFermaReceipt(input)).rejects.toMatchObject({ type: 'config', nonRetryable: true });
+      await expect(activities({ accounts: only(undefined) }).registerFermaReceipt(input)).rejects.toMatchObject({ type: 'config', nonRetryable: true });
       await expect(activities().registerFermaReceipt({ ...input, storeId: 'no-company' })).rejects.toMatchObject({ type: 'config', nonRetryable: true });
       const noContact = activities({ bitrix: bitrix({ ...order, buyer: {} }) });
       await expect(noContact.registerFermaReceipt(input)).rejects.toMatchObject({ type: 'receipt', nonRetryable: true });
-      const wrongInn = createFermaActivities({
-        bitrix: bitrix(), ferma: simClient(), logger: silent,
-        config: { ...config, stores: [{ ...config.stores[0], company: { ...company, inn: '7700000001' } }] },
-      });
+      const wrongInnConfig = { ...config, stores: [{ ...config.stores[0], company: { ...company, inn: '7700000001' } }] };
+      const wrongInn = createFermaActivities({ bitrix: bitrix(), accounts: only(simClient(), wrongInnConfig), logger: silent, config: wrongInnConfig });
       const failure = await wrongInn.registerFermaReceipt(input).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(ApplicationFailure);
       expect(failure).toMatchObject({ type: 'ferma:1004', nonRetryable: true });

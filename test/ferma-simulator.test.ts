@@ -424,7 +424,7 @@ describe('Ferma simulator admin API', () => {
     await receipt(bodyWith({ invoiceId: 'via-admin' }), t);
     const state = (await admin('GET', 'state')).json;
     expect(state.receipts.Income).toMatchObject([{ invoiceId: 'via-admin', stage: 'NEW' }]);
-    expect(state.tokens).toEqual({ issued: 1, active: 1 });
+    expect(state.tokens).toEqual({ issued: 1, active: 1, issuedByAccount: { 'shop-login': 1 } });
 
     expect((await admin('POST', 'faults', { latencyMs: -1 })).status).toBe(400);
     const set = await admin('POST', 'faults', { errorRate: 0.5, operation: 'status' });

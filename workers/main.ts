@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { createClients } from '../app/clients';
-import { durationMs, loadEnv, loadPosConfig, reportsDirOf } from '../lib/config';
+import { durationMs, loadEnv, loadPosConfig, reportsDirOf, resolveCompanyCredentials } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { onShutdown, runMain } from '../lib/main-helpers';
 import { collectProcessMetrics } from '../lib/metrics';
@@ -28,6 +28,8 @@ const logger = createLogger('worker');
 runMain(logger, async () => {
   const env = loadEnv();
   const config = loadPosConfig(env.POS_CONFIG);
+  // Each company's secrets, from the variables POS_CONFIG names: a missing one stops the start here.
+  const clients = createClients(env, config, resolveCompanyCredentials(config), logger);
   const target = temporalTarget(process.env, { namespace: env.TEMPORAL_NAMESPACE });
   const graceMs = durationMs(env.WORKER_SHUTDOWN_GRACE);
   const forceMs = graceMs + durationMs(env.WORKER_SHUTDOWN_FORCE);
@@ -51,7 +53,7 @@ runMain(logger, async () => {
     client: new Client({ connection: clientConnection, namespace: target.namespace, interceptors: { workflow: tracing ? [tracing.clientInterceptor] : [] } }),
     namespace: target.namespace,
     config,
-    ...createClients(env, logger),
+    ...clients,
     logger,
     bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
     publicBaseUrl: env.PUBLIC_BASE_URL,

@@ -21,6 +21,7 @@ import { createReconciliationTemporalActivities } from '../cross-system/reconcil
 import { ensureReconciliationSchedules } from '../cross-system/reconciliation/schedules';
 import { createReportArchiveActivities } from '../cross-system/report-archive';
 import type { EvotorCloudClient } from '../activities/evotor/client';
+import { CompanyAccounts, type CompanyClients } from '../activities/shared/company-clients';
 
 import type { PosConfig } from '../lib/config';
 import { walkInDeductionsWorkflow } from '../workflows/walk-in-deductions';
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   atol?: AtolClient;
   /** OFD.ru Ferma, for stores with fiscalMode "ferma". */
   ferma?: FermaClient;
+  /** The accounts of POS_CONFIG `companies`, by company id (the clients above are the default company's). */
+  companies?: ReadonlyMap<string, CompanyClients>;
   /** Our API's public base URL, for ATOL and Ferma callbacks. */
   publicBaseUrl?: string;
   /** The Temporal Web UI support opens (TEMPORAL_WEB_UI_URL): linked from Bitrix notifications. */
@@ -85,11 +88,10 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ? (deps.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler })))
     : undefined;
   // Refunds reverse a sale in every outside system: each part runs on that system's queue, with its limits.
+  const accounts = new CompanyAccounts(deps.config, { evotor: deps.evotor, atol: deps.atol, ferma: deps.ferma }, deps.companies);
   const refundDeps = {
     bitrix: deps.bitrix,
-    evotor: deps.evotor,
-    atol: deps.atol,
-    ferma: deps.ferma,
+    accounts,
     config: deps.config,
     callbackBaseUrl: deps.publicBaseUrl,
     logger: deps.logger.child({ system: 'refund' }),
@@ -107,7 +109,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         workflowBundle,
         activities: {
           ...createTemporalActivities({ client: deps.client, config: deps.config }),
-          ...createRefundLookupActivities({ client: deps.client, config: deps.config, evotor: deps.evotor }),
+          ...createRefundLookupActivities({ client: deps.client, config: deps.config, accounts }),
           ...createReconciliationTemporalActivities({ client: deps.client, config: deps.config }),
           ...createReportArchiveActivities({ dir: deps.reportsDir, keepMs: deps.reportsKeepMs ?? 400 * 86_400_000, logger: deps.logger.child({ system: 'reports' }) }),
         },
@@ -119,7 +121,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         taskQueue: TASK_QUEUES.bitrix,
         activities: {
           ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
-          ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
+          ...createWalkInActivities({ bitrix: deps.bitrix, accounts, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...refunds.bitrix,
           ...createNotificationActivities({
             client: deps.bitrix,
@@ -139,9 +141,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.evotor,
         activities: {
-          ...createTerminalActivities({ evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'evotor' }) }),
+          ...createTerminalActivities({ accounts, config: deps.config, logger: deps.logger.child({ system: 'evotor' }) }),
           ...refunds.evotor,
-          ...createReconciliationTerminalActivities({ client: deps.client, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
+          ...createReconciliationTerminalActivities({ client: deps.client, accounts, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
         },
       }),
     [TASK_QUEUES.fiscal]: () =>
@@ -151,14 +153,14 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         activities: {
           ...createAtolActivities({
             bitrix: deps.bitrix,
-            atol: deps.atol,
+            accounts,
             config: deps.config,
             callbackBaseUrl: deps.publicBaseUrl,
             logger: deps.logger.child({ system: 'fiscal' }),
           }),
           ...createFermaActivities({
             bitrix: deps.bitrix,
-            ferma: deps.ferma,
+            accounts,
             config: deps.config,
             callbackBaseUrl: deps.publicBaseUrl,
             logger: deps.logger.child({ system: 'ferma' }),

@@ -3,15 +3,15 @@ import type { CorrectionBasis, FiscalAttributes } from '../../domain/fiscal';
 import type { OrderSnapshot } from '../../domain/order';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import type { AtolClient } from './client';
 import { buildAtolCorrectionReceipt, buildAtolSellReceipt, formatAtolDate, type AtolReceiptKind } from './receipt';
 import type { BitrixClient } from '../bitrix/client';
+import type { CompanyAccounts } from '../shared/company-clients';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 
 export interface AtolActivityDeps {
   bitrix: BitrixClient;
-  /** Absent when no store fiscalizes through ATOL Online. */
-  atol?: AtolClient;
+  /** Each store's company's ATOL Online group (absent: ATOL is not configured for it). */
+  accounts: CompanyAccounts;
   config: PosConfig;
   /** Public base URL of our API, for ATOL's callback (a hint that hurries the report poll). */
   callbackBaseUrl?: string;
@@ -24,12 +24,8 @@ export function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): A
   return prepaid >= order.total ? 'prepayment_offset' : 'full_payment';
 }
 
-export function createAtolActivities({ bitrix, atol, config, callbackBaseUrl, logger }: AtolActivityDeps) {
+export function createAtolActivities({ bitrix, accounts, config, callbackBaseUrl, logger }: AtolActivityDeps) {
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
-  const requireAtol = (): AtolClient => {
-    if (!atol) throw ApplicationFailure.nonRetryable('ATOL Online is not configured (ATOL_API_URL, ATOL_LOGIN, ATOL_PASSWORD, ATOL_GROUP_CODE)', 'config');
-    return atol;
-  };
 
   return classifyErrors({
     /**
@@ -37,7 +33,7 @@ export function createAtolActivities({ bitrix, atol, config, callbackBaseUrl, lo
      * enter the workflow history). ATOL deduplicates by external_id: a retry gets the original uuid back.
      */
     async registerAtolSell(input: { orderId: string; storeId: string; externalId: string; receiptTime: string }): Promise<{ uuid: string; alreadyAccepted: boolean }> {
-      const client = requireAtol();
+      const client = accounts.atolOfStore(input.storeId);
       const store = config.stores.find((s) => s.id === input.storeId);
       if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
       const order = await bitrix.getOrder(input.orderId);
@@ -74,7 +70,7 @@ export function createAtolActivities({ bitrix, atol, config, callbackBaseUrl, lo
       actTime: string;
       actNumber: string;
     }): Promise<{ uuid: string; alreadyAccepted: boolean; basis: CorrectionBasis }> {
-      const client = requireAtol();
+      const client = accounts.atolOfStore(input.storeId);
       const store = config.stores.find((s) => s.id === input.storeId);
       if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
       const order = await bitrix.getOrder(input.orderId);
@@ -98,8 +94,9 @@ export function createAtolActivities({ bitrix, atol, config, callbackBaseUrl, lo
       return { ...registration, basis: { type: 'self', actDate: formatAtolDate(new Date(input.actTime), store.timeZone), actNumber: input.actNumber } };
     },
 
-    async getAtolReport(input: { uuid: string }): Promise<{ status: 'wait' | 'done' | 'fail'; fiscal?: FiscalAttributes; error?: string }> {
-      const report = await requireAtol().getReport(input.uuid);
+    /** `storeId` picks the store's company's group; histories from before several companies lack it (the default group). */
+    async getAtolReport(input: { uuid: string; storeId?: string }): Promise<{ status: 'wait' | 'done' | 'fail'; fiscal?: FiscalAttributes; error?: string }> {
+      const report = await accounts.atolOfStore(input.storeId).getReport(input.uuid);
       return {
         status: report.status,
         fiscal: report.fiscal,

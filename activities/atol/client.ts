@@ -220,8 +220,11 @@ export function isRetryable(code: number, httpStatus: number): boolean {
   return httpStatus >= 500 || httpStatus === 429;
 }
 
+/** A missing or expired token (10, 11, or a bare 401): a new token can help. Wrong credentials (12) or group (20, 21) cannot. */
 function isTokenProblem(res: HttpResult): boolean {
-  return res.status === 401 || errorCodeOf(res.json) === 11;
+  const code = errorCodeOf(res.json);
+  if (code === 10 || code === 11) return true;
+  return res.status === 401 && (code === undefined || !NOT_RETRYABLE.has(code));
 }
 
 function errorCodeOf(json: unknown): number | undefined {

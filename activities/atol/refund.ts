@@ -6,7 +6,7 @@ import { receiptKind } from './activities';
 import { buildAtolRefundReceipt } from './receipt';
 
 /** The refund step at ATOL Online: a `sell_refund` mirroring the order's sale receipt. */
-export function createAtolRefundActivities({ bitrix, atol, config, callbackBaseUrl, logger }: Pick<RefundActivityDeps, 'bitrix' | 'atol' | 'config' | 'callbackBaseUrl' | 'logger'>) {
+export function createAtolRefundActivities({ bitrix, accounts, config, callbackBaseUrl, logger }: Pick<RefundActivityDeps, 'bitrix' | 'accounts' | 'config' | 'callbackBaseUrl' | 'logger'>) {
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
   return classifyErrors({
     /**
@@ -22,7 +22,7 @@ export function createAtolRefundActivities({ bitrix, atol, config, callbackBaseU
       wholeSale: boolean;
       lines: ProductQuantity[];
     }): Promise<{ uuid: string; alreadyAccepted: boolean }> {
-      if (!atol) throw ApplicationFailure.nonRetryable('ATOL Online is not configured (ATOL_API_URL, ATOL_LOGIN, ATOL_PASSWORD, ATOL_GROUP_CODE)', 'config');
+      const atol = accounts.atolOfStore(input.storeId);
       const store = config.stores.find((s) => s.id === input.storeId);
       if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
       const order = await bitrix.getOrder(input.orderId);

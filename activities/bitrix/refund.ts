@@ -43,8 +43,8 @@ export interface RecordPaymentReturnInput {
  * The refund steps in Bitrix: what an order sold, the goods back on the shelf, the payment returned, the
  * order settled. Each reads before it writes, so a retry after a lost answer changes nothing.
  */
-export function createBitrixRefundActivities({ bitrix, evotor, config, logger }: Pick<RefundActivityDeps, 'bitrix' | 'evotor' | 'config' | 'logger'>) {
-  const mapProduct = createProductMapper(evotor, config);
+export function createBitrixRefundActivities({ bitrix, accounts, config, logger }: Pick<RefundActivityDeps, 'bitrix' | 'accounts' | 'config' | 'logger'>) {
+  const mapProduct = createProductMapper((terminalStoreId) => accounts.evotorOfTerminalStore(terminalStoreId), config);
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
 
   /** Quantities by Bitrix product id; a line whose product cannot be mapped is named. */

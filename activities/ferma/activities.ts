@@ -5,7 +5,8 @@ import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
 import { receiptKind } from '../atol/activities';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
-import type { FermaClient, FermaRegistration } from './client';
+import type { FermaRegistration } from './client';
+import type { CompanyAccounts } from '../shared/company-clients';
 import { formatAtolDate } from '../atol/receipt';
 import {
   buildFermaIncomeCorrection, buildFermaIncomeReceipt, buildFermaIncomeReturnReceipt,
@@ -15,8 +16,8 @@ import type { FermaReceiptRequest } from './wire';
 
 export interface FermaActivityDeps {
   bitrix: BitrixClient;
-  /** Absent when no store fiscalizes through OFD.ru Ferma. */
-  ferma?: FermaClient;
+  /** Each store's company's OFD.ru Ferma account (absent: Ferma is not configured for it). */
+  accounts: CompanyAccounts;
   config: PosConfig;
   /** Public base URL of our API, for Ferma's callback (a hint that hurries the status poll). */
   callbackBaseUrl?: string;
@@ -48,12 +49,8 @@ export interface FermaReceiptStatusResult {
 }
 
 
-export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, logger }: FermaActivityDeps) {
+export function createFermaActivities({ bitrix, accounts, config, callbackBaseUrl, logger }: FermaActivityDeps) {
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
-  const requireFerma = (): FermaClient => {
-    if (!ferma) throw ApplicationFailure.nonRetryable('OFD.ru Ferma is not configured (FERMA_API_URL, FERMA_LOGIN, FERMA_PASSWORD)', 'config');
-    return ferma;
-  };
   const storeWithCompany = (storeId: string): StoreConfig & { company: NonNullable<StoreConfig['company']> } => {
     const store = config.stores.find((s) => s.id === storeId);
     if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${storeId} has no company data for Ferma in POS_CONFIG`, 'config');
@@ -69,7 +66,7 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
     input: RegisterFermaReceiptInput,
     build: (common: FermaIncomeReceiptInput) => FermaReceiptRequest,
   ): Promise<FermaRegistration> {
-    const client = requireFerma();
+    const client = accounts.fermaOfStore(input.storeId);
     const store = storeWithCompany(input.storeId);
     const order = await bitrix.getOrder(input.orderId);
     const body = buildReceipt('Ferma receipt', () =>
@@ -126,8 +123,9 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
       return { receiptId, alreadyAccepted, basis: { type: 'self', actDate: formatAtolDate(new Date(input.actTime), timeZone), actNumber: input.actNumber } };
     },
 
-    async getFermaReceiptStatus(input: { receiptId: string }): Promise<FermaReceiptStatusResult> {
-      const status = await requireFerma().getStatus({ receiptId: input.receiptId });
+    /** `storeId` picks the store's company's account; histories from before several companies lack it (the default account). */
+    async getFermaReceiptStatus(input: { receiptId: string; storeId?: string }): Promise<FermaReceiptStatusResult> {
+      const status = await accounts.fermaOfStore(input.storeId).getStatus({ receiptId: input.receiptId });
       return {
         status: status.status,
         fiscal: status.status === 'done' ? status.fiscal : undefined,

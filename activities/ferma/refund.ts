@@ -5,8 +5,8 @@ import { refundBasketLines, type RefundActivityDeps } from '../shared/refund-lin
 import { createFermaActivities } from './activities';
 
 /** The refund step at OFD.ru Ferma: an `IncomeReturn` mirroring the sale's `Income`. */
-export function createFermaRefundActivities({ bitrix, ferma, config, callbackBaseUrl, logger }: Pick<RefundActivityDeps, 'bitrix' | 'ferma' | 'config' | 'callbackBaseUrl' | 'logger'>) {
-  const fermaActivities = createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, logger });
+export function createFermaRefundActivities({ bitrix, accounts, config, callbackBaseUrl, logger }: Pick<RefundActivityDeps, 'bitrix' | 'accounts' | 'config' | 'callbackBaseUrl' | 'logger'>) {
+  const fermaActivities = createFermaActivities({ bitrix, accounts, config, callbackBaseUrl, logger });
   return classifyErrors({
     /** An `IncomeReturn` at OFD.ru Ferma mirroring the sale's `Income`; the InvoiceId comes from the refund receipt. */
     async registerFermaRefundOfSale(input: {

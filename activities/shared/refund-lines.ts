@@ -3,18 +3,15 @@ import type { OrderSnapshot } from '../../domain/order';
 import type { ProductQuantity } from '../../domain/refund';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import type { AtolClient } from '../atol/client';
 import type { AtolRefundLine } from '../atol/receipt';
 import type { BitrixClient } from '../bitrix/client';
-import type { EvotorCloudClient } from '../evotor/client';
-import type { FermaClient } from '../ferma/client';
+import type { CompanyAccounts } from './company-clients';
 
 /** What the refund steps of every system are built from (each system's factory takes what it needs). */
 export interface RefundActivityDeps {
   bitrix: BitrixClient;
-  evotor: EvotorCloudClient;
-  atol?: AtolClient;
-  ferma?: FermaClient;
+  /** Each store's company's Evotor, ATOL and Ferma accounts. */
+  accounts: CompanyAccounts;
   config: PosConfig;
   callbackBaseUrl?: string;
   logger?: Logger;

@@ -2,7 +2,7 @@ import type { FiscalAttributes } from '../../domain/fiscal';
 import type { TerminalOrderPayload } from '../../domain/terminal-payload';
 import type { PosConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import type { EvotorCloudClient } from '../evotor/client';
+import type { CompanyAccounts } from '../shared/company-clients';
 import { classifyErrors } from '../shared/activity-errors';
 import type { TerminalAdapter } from './adapter';
 import { evotorTerminal } from './evotor';
@@ -10,7 +10,8 @@ import type { TerminalKind } from '../../domain/terminal-kinds';
 import { middlewareTerminal } from './middleware';
 
 export interface TerminalActivityDeps {
-  evotor: EvotorCloudClient;
+  /** Each store's company's Evotor account. */
+  accounts: CompanyAccounts;
   config: PosConfig;
   logger?: Logger;
 }
@@ -19,9 +20,9 @@ export interface TerminalActivityDeps {
  * The terminal side of the payment workflow, one interface for every kind: each call goes to the adapter
  * of the store's (or receipt's) terminal kind. Runs on the `evotor` task queue (terminal clouds' limits).
  */
-export function createTerminalActivities({ evotor, config, logger }: TerminalActivityDeps) {
+export function createTerminalActivities({ accounts, config, logger }: TerminalActivityDeps) {
   const adapters: Record<TerminalKind, TerminalAdapter> = {
-    evotor: evotorTerminal(evotor, logger),
+    evotor: evotorTerminal(accounts, logger),
     middleware: middlewareTerminal(),
   };
 
@@ -30,7 +31,7 @@ export function createTerminalActivities({ evotor, config, logger }: TerminalAct
     async pushOrderToTerminal(input: { storeId?: string; deviceIds: string[]; payload: TerminalOrderPayload; activeTill: string }): Promise<{ pushId?: string; pulled?: boolean }> {
       // Histories from before terminal kinds carry no storeId: those were Evotor pushes.
       const kind = config.stores.find((s) => s.id === input.storeId)?.terminalKind ?? 'evotor';
-      return adapters[kind].pushOrder({ deviceIds: input.deviceIds }, input.payload, new Date(input.activeTill));
+      return adapters[kind].pushOrder({ storeId: input.storeId, deviceIds: input.deviceIds }, input.payload, new Date(input.activeTill));
     },
 
     /** The fiscal attributes printed by the terminal's own fiscal drive; null while the cloud document lags. */

@@ -2,7 +2,7 @@ import { activityInfo, heartbeat } from '@temporalio/activity';
 import { terminalReceiptIntake } from '../../intake/terminal-receipts';
 import { type PosPaymentStatus } from '../../domain/payment';
 import type { ReportItem } from '../../domain/reconciliation';
-import type { EvotorCloudClient } from '../../activities/evotor/client';
+import type { CompanyAccounts } from '../../activities/shared/company-clients';
 import { classifyErrors } from '../../activities/shared/activity-errors';
 import { cloudReceipt, type CloudReceipt } from './documents';
 import { posPaymentWorkflowId, refundWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
@@ -10,7 +10,7 @@ import { correctionActNumber } from '../../domain/fiscal';
 import { ReconciliationActivityDeps, ReconciledStore, OrderCandidate, TerminalPageOutcome, TerminalProgress, Workflows, ids, refusedItem } from './shared';
 
 /** Activities on the Evotor task queue: terminal documents, page by page, compared with our workflows. */
-export function createReconciliationTerminalActivities({ client, config, evotor, logger }: ReconciliationActivityDeps & { evotor: EvotorCloudClient }) {
+export function createReconciliationTerminalActivities({ client, config, accounts, logger }: ReconciliationActivityDeps & { accounts: CompanyAccounts }) {
   // The doors' own intake: a document found here goes exactly where its webhook would have taken it.
   const take = terminalReceiptIntake(client, config, { concurrency: 1, onForeignOrder: 'hold' });
 
@@ -41,7 +41,8 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
       let requests = resumed?.requests ?? 0;
       for (let page = resumed?.pages ?? 0; page < input.maxPages && !(page > 0 && !cursor); page++) {
         const query = cursor ? { cursor } : { since: Date.parse(input.from), until: Date.parse(input.to), types: ['SELL', 'PAYBACK'] };
-        const { items: docs, nextCursor } = await evotor.listDocumentsPage(store.terminalStoreId, query);
+        // Each store's documents are read with the token of the Evotor account that holds it (its company's).
+        const { items: docs, nextCursor } = await accounts.evotorOfTerminalStore(store.terminalStoreId).listDocumentsPage(store.terminalStoreId, query);
         requests++;
         documents += docs.length;
         const receipts = docs

@@ -15,8 +15,21 @@ import { parseTimestamp, validateCorrectionBody, validateReceiptBody } from './v
  * and injectable faults. Speaks the wire format of docs/external-apis.md §4.
  */
 
+/** An ATOL Online account: its login and password open one group, whose registers belong to one INN. */
+export interface AtolAccount {
+  login: string;
+  password: string;
+  groupCode: string;
+  /** The INN the group's registers are registered to; a receipt for another fails at the register. Default: any. */
+  inn?: string;
+}
+
 export interface AtolSimulatorOptions extends CloudRegisterSimulatorOptions {
   groupCode: string;
+  /** The INN of the first account's group (login/password/groupCode); default: any. */
+  inn?: string;
+  /** Further accounts (other companies), each with its own group: a token of one is refused for another's group (code 20). */
+  accounts?: AtolAccount[];
   /** Groups that exist but only speak v4 (answer code 21). */
   v4OnlyGroupCodes?: string[];
   /** Time from acceptance to done/fail; default 1000 ms. */
@@ -54,6 +67,8 @@ interface AtolErrorBody {
 
 export interface SimulatedReceipt {
   uuid: string;
+  /** The group it was sent to. */
+  group_code: string;
   external_id: string;
   operation: AtolSimOperation;
   status: AtolReceiptStatus;
@@ -115,6 +130,7 @@ type ErrKey = keyof typeof ERR;
 const REGISTER_ERRORS = {
   vatNotValidOnDate: { code: 13, type: 'driver', text: 'Некорректное значение параметра: ставка НДС не действует на дату документа' },
   random: { code: 2, type: 'driver', text: 'Нет связи' },
+  wrongInn: { code: 13, type: 'driver', text: 'Некорректное значение параметра: ИНН пользователя не совпадает с ИНН в ККТ' },
 } as const;
 
 export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<AtolSimulator> {
@@ -124,6 +140,9 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
   const stateLagMs = opts.stateLagMs ?? 0;
   const groupRate = (opts.rateLimitPerSec ?? 1) * (opts.registers ?? 1);
   const v4Only = new Set(opts.v4OnlyGroupCodes ?? []);
+  const accounts: AtolAccount[] = [{ login: opts.login, password: opts.password, groupCode: opts.groupCode, inn: opts.inn }, ...(opts.accounts ?? [])];
+  const accountByLogin = new Map(accounts.map((a) => [a.login, a]));
+  const innOfGroup = new Map(accounts.map((a) => [a.groupCode, a.inn]));
   const wallClock = new Intl.DateTimeFormat('en-GB', {
     timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
   });
@@ -175,13 +194,13 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     if (problem) return problem === 'missing' ? 'missingToken' : 'expiredToken';
     const group = String(req.params.group);
     if (v4Only.has(group)) return 'groupProtocol';
-    if (group !== opts.groupCode) return 'groupMismatch';
+    if (group !== accountByLogin.get(tokens.accountOf(token) ?? '')?.groupCode) return 'groupMismatch';
     return undefined;
   };
 
   /** Rate limit, token and group of a group endpoint; false after answering the refusal. */
   const admitted = (req: Request, res: Response): boolean => {
-    if (!register.admit(res)) return false;
+    if (!register.admit(res, String(req.params.group))) return false;
     const denied = authProblem(req);
     if (denied) sendError(res, denied);
     return !denied;
@@ -193,7 +212,7 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     status: r.status,
     payload: r.payload ?? null,
     timestamp: atolNow(),
-    group_code: opts.groupCode,
+    group_code: r.group_code,
     daemon_code: 'sim-agent-1',
     device_code: 'KKT-SIM-1',
     external_id: r.external_id,
@@ -205,7 +224,12 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     const r = receipts.get(uuid);
     if (!r || r.status !== 'wait') return;
     const vatProblem = vatNotValidOnDate(r);
-    if (vatProblem) {
+    const groupInn = innOfGroup.get(r.group_code);
+    const receiptInn = (r.body.receipt as { company?: { inn?: unknown } } | undefined)?.company?.inn;
+    if (groupInn !== undefined && receiptInn !== groupInn) {
+      r.status = 'fail';
+      r.error = errorBody(REGISTER_ERRORS.wrongInn.code, REGISTER_ERRORS.wrongInn.text, REGISTER_ERRORS.wrongInn.type);
+    } else if (vatProblem) {
       r.status = 'fail';
       r.error = errorBody(REGISTER_ERRORS.vatNotValidOnDate.code, `${REGISTER_ERRORS.vatNotValidOnDate.text} (${vatProblem})`, REGISTER_ERRORS.vatNotValidOnDate.type);
     } else if (register.faults.registerFails(opts.failRate)) {
@@ -236,11 +260,12 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     if (typeof creds.login !== 'string' || typeof creds.pass !== 'string' || !creds.login || !creds.pass) {
       return sendBareError(res, 'validation', 'login, pass');
     }
-    if (creds.login !== opts.login || creds.pass !== opts.password) {
+    const account = accountByLogin.get(creds.login);
+    if (!account || creds.pass !== account.password) {
       log.info('atol-sim: getToken with wrong credentials');
       return sendBareError(res, 'wrongLogin');
     }
-    const { token } = tokens.issue();
+    const { token } = tokens.issue(account.login);
     res.json({ error: null, token, timestamp: atolNow() });
   };
   app.post('/possystem/v5/getToken', rawBody, tokenHandler);
@@ -249,7 +274,9 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
   app.get('/possystem/v5/:group/report/:uuid', (req: Request, res: Response) => {
     if (!admitted(req, res)) return;
     const uuid = String(req.params.uuid);
-    const r = UUID.test(uuid) ? receipts.get(uuid) : undefined;
+    const found = UUID.test(uuid) ? receipts.get(uuid) : undefined;
+    // Another group's receipt does not exist for this one.
+    const r = found?.group_code === String(req.params.group) ? found : undefined;
     if (!r) return sendError(res, 'missingUuid', uuid.slice(0, 64));
     if (Date.now() - (acceptedAtMs.get(uuid) ?? 0) < stateLagMs) return sendError(res, 'stateNotFound', undefined, { callback_url: r.callback_url ?? '' });
     res.json(reportBody(r));
@@ -272,7 +299,9 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     const document = (body.receipt ?? body.correction)!;
     const lose = (): boolean => register.faults.loseAnswer(req, operation, { operation, externalId: body.external_id });
 
-    const existing = byExternalId.get(body.external_id);
+    const group = String(req.params.group);
+    // ATOL deduplicates by external_id within a group (code 33 names both).
+    const existing = byExternalId.get(`${group}\n${body.external_id}`);
     if (existing) {
       if (lose()) return;
       return sendError(res, 'duplicate', body.external_id, { uuid: existing });
@@ -280,6 +309,7 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     const uuid = randomUUID();
     const receipt: SimulatedReceipt = {
       uuid,
+      group_code: group,
       external_id: body.external_id,
       operation: operation as AtolSimOperation,
       status: 'wait',
@@ -292,7 +322,7 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     };
     receipts.set(uuid, receipt);
     acceptedAtMs.set(uuid, Date.now());
-    byExternalId.set(body.external_id, uuid);
+    byExternalId.set(`${group}\n${body.external_id}`, uuid);
     timers.set(uuid, setTimeout(() => finish(uuid), processingDelayMs));
     log.info({ operation, externalId: body.external_id, uuid }, 'atol-sim: receipt accepted');
     if (lose()) return;

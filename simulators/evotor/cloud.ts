@@ -36,6 +36,11 @@ export interface EvotorSimulatorOptions {
   token: string;
   /** Token for the push (publisher) API, when it differs from `token`. */
   publisherToken?: string;
+  /**
+   * Further Evotor accounts (other companies): each token sees only its own stores (and their devices and
+   * documents); `token` sees the stores no account claims. `name` keys the request counts in `requestsByAccount`.
+   */
+  accounts?: { name: string; token: string; storeIds: string[] }[];
   appId?: string;
   /** The Evotor account ("01-000000000000001") the documents and events belong to. */
   userId?: string;
@@ -308,7 +313,8 @@ export class EvotorCloud {
     return c;
   }
 
-  createPush(appId: string, body: unknown): PushView {
+  /** `knows`: whether the caller's account may reach a device (another account's devices are REJECTED as unknown). */
+  createPush(appId: string, body: unknown, knows: (deviceId: string) => boolean = () => true): PushView {
     if (appId !== this.appId) throw new SimulatorError(404, `application ${appId} not found`, 'NOT_FOUND');
     const b = (body ?? {}) as { devices?: unknown; payload?: unknown; active_till?: unknown; active_until?: unknown };
     if (!Array.isArray(b.devices) || b.devices.length < 1 || b.devices.length > 100 || !b.devices.every((d) => typeof d === 'string')) {
@@ -328,7 +334,7 @@ export class EvotorCloud {
       activeTillMs,
       payload: b.payload,
       details: [...new Set(b.devices as string[])].map((deviceId) =>
-        this.terminals.has(deviceId) ? { deviceId, status: 'ACCEPTED' } : { deviceId, status: 'REJECTED', rejectedMs: now },
+        this.terminals.has(deviceId) && knows(deviceId) ? { deviceId, status: 'ACCEPTED' } : { deviceId, status: 'REJECTED', rejectedMs: now },
       ),
     };
     this.pushes.push(push);

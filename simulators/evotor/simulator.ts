@@ -39,6 +39,8 @@ export interface WebhookPatch {
 
 export interface EvotorSimulator {
   readonly url: string;
+  /** Cloud and push requests by the account whose token they carried ('default' = `token`, 'publisher'). */
+  readonly requestsByAccount: Record<string, number>;
   /** A snapshot for assertions (the same JSON GET /_admin/state answers). */
   readonly state: SimulatorState;
   payPush(deviceId: string, input?: PayPushInput): ReceiptResult;
@@ -143,13 +145,39 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
 
   const publisherToken = opts.publisherToken ?? opts.token;
   const now = opts.now ?? Date.now;
+  const accounts = opts.accounts ?? [];
+  const claimed = new Set(accounts.flatMap((a) => a.storeIds));
+  let requestsByAccount: Record<string, number> = {};
+  /** Whose token the request carries: 'default' (opts.token), an account's name, 'publisher', or undefined. */
+  const accountOf = (req: Request, isPush: boolean): string | undefined => {
+    if (isPush && opts.publisherToken && authorized(req, opts.publisherToken)) return 'publisher';
+    if (authorized(req, isPush ? publisherToken : opts.token)) return 'default';
+    return accounts.find((a) => authorized(req, a.token))?.name;
+  };
+  /** Whether the caller (res.locals.account) sees the store: each account its own, the default the unclaimed. */
+  const sees = (res: Response, storeId: string): boolean => {
+    const account = res.locals.account as string;
+    if (account === 'publisher') return true;
+    if (account === 'default') return !claimed.has(storeId);
+    return accounts.some((a) => a.name === account && a.storeIds.includes(storeId));
+  };
+  const storeOfDevice = (deviceId: string): string | undefined =>
+    cloud.listDevices().find((d) => d.id === deviceId)?.store_id as string | undefined;
   const api = express.Router();
   api.use(async (req: Request, res: Response, next: NextFunction) => {
     const limit = cloud.rateLimit;
     const isPush = req.path.startsWith('/apps/');
-    if (!authorized(req, isPush ? publisherToken : opts.token)) {
+    const account = accountOf(req, isPush);
+    if (!account) {
       if (limit) setRateHeaders(res, limit.headers());
       res.status(401).json({ code: 'INVALID_TOKEN', message: 'Authorization: missing or invalid token' });
+      return;
+    }
+    res.locals.account = account;
+    requestsByAccount[account] = (requestsByAccount[account] ?? 0) + 1;
+    const storeInPath = /^\/stores\/([^/]+)/.exec(req.path)?.[1];
+    if (storeInPath !== undefined && !sees(res, decodeURIComponent(storeInPath))) {
+      res.status(404).json({ code: 'NOT_FOUND', message: `store ${decodeURIComponent(storeInPath)} not found` });
       return;
     }
     if (limit) {
@@ -174,10 +202,10 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     next();
   });
   api.get('/stores', (_req, res) => {
-    res.json({ items: cloud.listStores(), paging: {} });
+    res.json({ items: cloud.listStores().filter((s) => sees(res, String(s.id))), paging: {} });
   });
   api.get('/devices', (_req, res) => {
-    res.json({ items: cloud.listDevices(), paging: {} });
+    res.json({ items: cloud.listDevices().filter((d) => sees(res, String(d.store_id))), paging: {} });
   });
   api.get('/stores/:storeId/documents', (req, res) => {
     const storeId = param(req, 'storeId');
@@ -207,7 +235,10 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     res.json(product);
   });
   api.post('/apps/:appId/push-notifications', (req, res) => {
-    res.json(withoutPayload(cloud.createPush(param(req, 'appId'), req.body)));
+    res.json(withoutPayload(cloud.createPush(param(req, 'appId'), req.body, (deviceId) => {
+      const store = storeOfDevice(deviceId);
+      return store !== undefined && sees(res, store);
+    })));
   });
   api.get('/apps/:appId/push-notifications/:pushId', (req, res) => {
     const push = cloud.getPush(param(req, 'appId'), param(req, 'pushId'));
@@ -242,6 +273,9 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
 
   return {
     url,
+    get requestsByAccount() {
+      return { ...requestsByAccount };
+    },
     get state() {
       return cloud.snapshot();
     },
@@ -255,7 +289,10 @@ export async function startEvotorSimulator(opts: EvotorSimulatorOptions): Promis
     setFaults: (patch) => {
       cloud.faults = patchFaults(cloud.faults, patch);
     },
-    reset: () => cloud.reset(),
+    reset: () => {
+      cloud.reset();
+      requestsByAccount = {};
+    },
     flush: () => cloud.dispatcher.flush(),
     waitForDeliveries: () => cloud.dispatcher.flush(),
     close: async () => {

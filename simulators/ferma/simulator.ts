@@ -16,9 +16,19 @@ import { validateReceiptBody, validateStatusBody } from './validate';
  * Speaks the wire format of docs/external-apis.md §4 under `/api`.
  */
 
+/** An OFD.ru Ferma account: its login sees only its own receipts, and registers only for its INNs. */
+export interface FermaAccount {
+  login: string;
+  password: string;
+  /** INNs with cash registers in the account; default: any. */
+  inns?: string[];
+}
+
 export interface FermaSimulatorOptions extends CloudRegisterSimulatorOptions {
   /** INNs with cash registers in the account; a receipt for another INN is refused. Default: any. */
   inns?: string[];
+  /** Further accounts (other companies): tokens, receipts and InvoiceIds are each account's own. */
+  accounts?: FermaAccount[];
   /** NEW → PROCESSED (fiscalized by the register, or KKT_ERROR); default 1000 ms. */
   processingDelayMs?: number;
   /** PROCESSED → CONFIRMED by the OFD; default 1000 ms. */
@@ -58,6 +68,8 @@ const STAGE_MESSAGE: Record<Exclude<FermaSimStage, 'KKT_ERROR'>, string> = {
 
 export interface SimulatedFermaReceipt {
   receiptId: string;
+  /** The login of the account it was sent with. */
+  account: string;
   invoiceId: string;
   inn: string;
   type: FermaSimReceiptType;
@@ -120,7 +132,9 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
   const processingDelayMs = opts.processingDelayMs ?? 1000;
   const confirmationDelayMs = opts.confirmationDelayMs ?? 1000;
   const rate = opts.rateLimitPerSec ?? 10;
-  const inns = opts.inns ? new Set(opts.inns) : undefined;
+  const accounts: FermaAccount[] = [{ login: opts.login, password: opts.password, inns: opts.inns }, ...(opts.accounts ?? [])];
+  const accountByLogin = new Map(accounts.map((a) => [a.login, { ...a, innSet: a.inns ? new Set(a.inns) : undefined }]));
+  const accountOf = (req: Request): string => tokens.accountOf(typeof req.query.AuthToken === 'string' ? req.query.AuthToken : undefined) ?? '';
   const dayFormat = new Intl.DateTimeFormat('en-CA', { timeZone: opts.timeZone ?? 'Europe/Moscow', year: 'numeric', month: '2-digit', day: '2-digit' });
 
   const receipts = new Map<string, SimulatedFermaReceipt>();
@@ -226,7 +240,7 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
 
   /** Rate limit, AuthToken and JSON body of a receipt or status request; undefined after answering the refusal. */
   const admittedBody = (req: Request, res: Response): unknown => {
-    if (!register.admit(res)) return undefined;
+    if (!register.admit(res, accountOf(req))) return undefined;
     const denied = authProblem(req);
     if (denied) {
       sendError(res, denied);
@@ -241,18 +255,20 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
     if (!creds || typeof creds !== 'object' || typeof creds.Login !== 'string' || typeof creds.Password !== 'string' || !creds.Login || !creds.Password) {
       return sendError(res, 'validation', 'Login, Password');
     }
-    if (creds.Login !== opts.login || creds.Password !== opts.password) {
+    const account = accountByLogin.get(creds.Login);
+    if (!account || creds.Password !== account.password) {
       log.info('ferma-sim: CreateAuthToken with wrong credentials');
       return sendError(res, 'wrongCredentials');
     }
-    const { token, expiresAt } = tokens.issue();
+    const { token, expiresAt } = tokens.issue(account.login);
     res.json({ Status: 'Success', Data: { AuthToken: token, ExpirationDateUtc: utcText(new Date(expiresAt)) } });
   });
 
   app.post('/api/kkt/cloud/receipt', rawBody, (req: Request, res: Response) => {
     const body = admittedBody(req, res);
     if (body === undefined) return;
-    const invalid = validateReceiptBody(body, { inns });
+    const account = accountOf(req);
+    const invalid = validateReceiptBody(body, { inns: accountByLogin.get(account)?.innSet });
     if (invalid) {
       log.info({ field: invalid.field }, 'ferma-sim: receipt rejected by validation');
       return sendError(res, 'validation', `${invalid.field}: ${invalid.reason}`);
@@ -260,7 +276,7 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
     const request = (body as { Request: RequestShape }).Request;
     const lose = (): boolean => register.faults.loseAnswer(req, 'receipt', { invoiceId: request.InvoiceId });
 
-    const existing = byInvoiceId.get(request.InvoiceId);
+    const existing = byInvoiceId.get(`${account}\n${request.InvoiceId}`);
     if (existing) {
       if (lose()) return;
       // Field reports show the original ReceiptId between double dashes in this message.
@@ -270,6 +286,7 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
     const now = utcText(clock());
     const receipt: SimulatedFermaReceipt = {
       receiptId,
+      account,
       invoiceId: request.InvoiceId,
       inn: request.Inn,
       type: request.Type,
@@ -283,7 +300,7 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
       body: body as Record<string, unknown>,
     };
     receipts.set(receiptId, receipt);
-    byInvoiceId.set(request.InvoiceId, receiptId);
+    byInvoiceId.set(`${account}\n${request.InvoiceId}`, receiptId);
     timers.set(receiptId, setTimeout(() => fiscalize(receiptId), processingDelayMs));
     log.info({ type: request.Type, invoiceId: request.InvoiceId, receiptId }, 'ferma-sim: receipt accepted');
     if (lose()) return;
@@ -295,8 +312,11 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
     if (body === undefined) return;
     const key = validateStatusBody(body);
     if ('field' in key) return sendError(res, 'validation', `${key.field}: ${key.reason}`);
-    const receiptId = 'receiptId' in key ? key.receiptId : byInvoiceId.get(key.invoiceId);
-    const r = receiptId ? receipts.get(receiptId) : undefined;
+    const account = accountOf(req);
+    const receiptId = 'receiptId' in key ? key.receiptId : byInvoiceId.get(`${account}\n${key.invoiceId}`);
+    const found = receiptId ? receipts.get(receiptId) : undefined;
+    // Another account's receipt does not exist for this one.
+    const r = found?.account === account ? found : undefined;
     if (!r) return sendError(res, 'notFound', 'receiptId' in key ? `ReceiptId ${key.receiptId.slice(0, 64)}` : `InvoiceId ${key.invoiceId.slice(0, 64)}`);
     res.json({ Status: 'Success', Data: statusData(r) });
   });

@@ -40,7 +40,8 @@ export interface CallbackDelivery {
 
 /** The part of the admin state every cloud register simulator has. */
 export interface CloudRegisterState<Faults, Callback> {
-  tokens: { issued: number; active: number };
+  /** Tokens issued (in all, and by account login) and still valid. */
+  tokens: { issued: number; active: number; issuedByAccount: Record<string, number> };
   callbacks: Callback[];
   faults: Faults;
   counters: RequestCounters;
@@ -111,7 +112,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function createCloudRegister<F extends CloudRegisterFaults, C extends CallbackDelivery>(o: CloudRegisterOptions<F>) {
   const tokens = createAuthTokens(o.tokenTtlMs ?? DAY_MS);
-  const rateLimit = createRateLimit(o.rateLimitPerSec);
+  // One bucket per group or account (each company's limit is its own), created on first use.
+  const rateLimits = new Map<string, ReturnType<typeof createRateLimit>>();
+  const rateLimitOf = (key: string) => {
+    let limit = rateLimits.get(key);
+    if (!limit) rateLimits.set(key, (limit = createRateLimit(o.rateLimitPerSec)));
+    return limit;
+  };
   const faults = createRequestFaults({ schema: o.faultsSchema, random: o.random ?? Math.random, log: o.log, logPrefix: o.logPrefix });
   /** Receipt processing steps pending, by receipt id. */
   const timers = new Map<string, NodeJS.Timeout>();
@@ -131,7 +138,7 @@ export function createCloudRegister<F extends CloudRegisterFaults, C extends Cal
     tokens.clear();
     callbacks = [];
     faults.reset();
-    rateLimit.reset();
+    rateLimits.clear();
   };
 
   return {
@@ -141,9 +148,9 @@ export function createCloudRegister<F extends CloudRegisterFaults, C extends Cal
     faults,
     timers,
 
-    /** Takes a rate-limit token, or answers 429 (Retry-After: 1) and returns false. */
-    admit(res: Response): boolean {
-      if (rateLimit.take()) return true;
+    /** Takes a rate-limit token of `key`'s bucket (the group or account), or answers 429 (Retry-After: 1) and returns false. */
+    admit(res: Response, key = ''): boolean {
+      if (rateLimitOf(key).take()) return true;
       faults.counters.rateLimited += 1;
       res.set('Retry-After', '1');
       o.answers.rateLimited(res);

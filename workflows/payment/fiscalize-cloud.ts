@@ -45,7 +45,7 @@ export async function fiscalizeByCloudRegister(run: PaymentRun, store: PickupSto
                   return r.receiptId;
                 })
               : ferma.registerFermaReceipt({ orderId, storeId: store.id, invoiceId: id, receiptTime: nowIso() }).then((r) => r.receiptId),
-          report: (handle: string) => ferma.getFermaReceiptStatus({ receiptId: handle }),
+          report: (handle: string) => ferma.getFermaReceiptStatus({ receiptId: handle, storeId: store.id }),
         }
       : {
           name: 'ATOL',
@@ -56,7 +56,7 @@ export async function fiscalizeByCloudRegister(run: PaymentRun, store: PickupSto
                   return r.uuid;
                 })
               : atol.registerAtolSell({ orderId, storeId: store.id, externalId: id, receiptTime: nowIso() }).then((r) => r.uuid),
-          report: (handle: string) => atol.getAtolReport({ uuid: handle }),
+          report: (handle: string) => atol.getAtolReport({ uuid: handle, storeId: store.id }),
         };
   for (let attempt = 1; ; attempt++) {
     const externalId = correction ? cloudCorrectionExternalId(orderId, attempt) : cloudSellExternalId(orderId, attempt);

@@ -50,7 +50,7 @@ async function cloudRefund(
     );
     for (let delay = POLL_INITIAL_MS * 2; ; delay = Math.min(delay * 2, ATOL_POLL_MAX_MS)) {
       const report = await step(`read ${name} report`, `Check that ${name} is reachable, then retry.`, () =>
-        register === 'atol' ? atol.getAtolReport({ uuid }) : ferma.getFermaReceiptStatus({ receiptId: uuid }),
+        register === 'atol' ? atol.getAtolReport({ uuid, storeId }) : ferma.getFermaReceiptStatus({ receiptId: uuid, storeId }),
       );
       if (report.status === 'done' && report.fiscal) return report.fiscal;
       if (report.status === 'fail') {
