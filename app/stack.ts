@@ -12,7 +12,7 @@ import { startAtolSimulator, type AtolSimulator } from '../simulators/atol';
 import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
-import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
+import { createWorkers, registerBitrixCashboxes, runWorkers, type TaskQueue } from '../workers/worker';
 import { durationMs, type EnvConfig, type PosConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
@@ -53,6 +53,8 @@ export interface Stack {
   middlewareKeys: string;
   bitrixAppToken: string;
   evotorWebhookToken: string;
+  /** BITRIX_CASHBOX_SECRET (sandbox: generated): the stores' cashbox tokens derive from it. */
+  bitrixCashboxSecret: string;
   /** Present when the outside system is simulated (its URL was not configured). */
   bitrix?: BitrixSimulator;
   evotor?: EvotorSimulator;
@@ -103,6 +105,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const evotorWebhookToken = env.EVOTOR_WEBHOOK_TOKEN?.split(',')[0] ?? secret();
     const adminApiKey = env.ADMIN_API_KEY ?? secret();
     const middlewareKeys = env.MIDDLEWARE_KEYS ?? `sandbox:${secret()}`;
+    const bitrixCashboxSecret = env.BITRIX_CASHBOX_SECRET ?? secret() + secret();
     const evotorToken = env.EVOTOR_TOKEN ?? secret();
     const evotorAppId = env.EVOTOR_APP_ID ?? 'sandbox-terminal-app';
 
@@ -186,6 +189,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       interceptors: { workflow: [handoverMetricsInterceptor(), ...(opts.tracing ? [opts.tracing.clientInterceptor] : [])] },
     });
 
+    const publicBaseUrl = env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined);
     const workers = await createWorkers({
       connection: nativeConnection,
       client,
@@ -195,7 +199,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       evotor: evotorClient,
       atol: atolClient,
       ferma: fermaClient,
-      publicBaseUrl: env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined),
+      publicBaseUrl,
+      bitrixCashboxSecret,
       logger,
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),
@@ -219,14 +224,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       config,
       middlewareKeys: parseSigningKeys(middlewareKeys),
       reportsDir: opts.reportsDir,
+      bitrixCashboxSecret,
     });
     const { server, url: apiUrl } = await listen(app, opts.ports?.api ?? env.API_PORT, env.API_HOST);
     stops.push(() => closeServer(server));
 
     bitrix?.addEventHandler({ event: 'ONSALEORDERSAVED', handler: `${apiUrl}/webhooks/bitrix`, applicationToken: bitrixAppToken });
+    // An ephemeral API port is known only now: the cashboxes' PRINT_URL points at it.
+    if (!publicBaseUrl && (opts.workerTaskQueues ?? ['bitrix']).includes('bitrix')) {
+      await registerBitrixCashboxes(bitrixClient, config, { publicBaseUrl: apiUrl, masterSecret: bitrixCashboxSecret, logger });
+    }
     evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
 
-    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, ferma, client, stop };
+    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrixCashboxSecret, bitrix, evotor, atol, ferma, client, stop };
   } catch (e) {
     await stop();
     throw e;

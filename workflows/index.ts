@@ -7,3 +7,4 @@ export { refundWorkflow } from './refund';
 export { refundLedgerWorkflow } from './refund-ledger';
 export { orderCancellationWorkflow } from './order-cancellation';
 export { reconciliationWorkflow } from './reconciliation';
+export { bitrixCashboxCheckWorkflow } from './bitrix-cashbox-check';
