@@ -144,6 +144,31 @@ describe('Bitrix REST cashbox: receipts in the order\'s "Checks" tab', () => {
     expect(refunded.fiscal!.fiscalDocumentNumber).not.toBe(done.fiscal!.fiscalDocumentNumber);
   }, 180_000);
 
+  it('a check made when the bridge marks the payment paid: applied with the receipt even when Bitrix loses the answer to apply', async () => {
+    stack.bitrix.setFaults({ method: 'sale.cashbox.check.apply', applyThenLoseNext: 1 });
+    const { order } = await payOrderAtTerminal(stack, 'spb', [{ product: BEANS, quantity: 1 }]);
+    const paid = await waitForOrderStage(stack, order.id, 'COMPLETED');
+    const check = await eventually(() => stack.bitrix.checksOfOrder(order.id).find((c) => c.status === 'Y'), 'the check applied');
+    await eventually(async () => ((await checkStage(check.uuid)).stage === 'COMPLETED' ? true : undefined), 'the check workflow done');
+    // The lost answer made the activity apply again: the same values, one check, no second receipt.
+    expect(check.applyCount).toBe(2);
+    expect(check.linkParams).toMatchObject({ FN_NUMBER: paid.fiscal!.fnNumber, FISCAL_DOC_NUMBER: paid.fiscal!.fiscalDocumentNumber });
+    expect(stack.bitrix.checksOfOrder(order.id)).toHaveLength(1);
+    stack.bitrix.setFaults({});
+  });
+
+  it('never guesses: a check two awaiting orders of the same store and total could be is refused, and Bitrix shows why', async () => {
+    const orders = [0, 1].map(() =>
+      stack.bitrix.createOrder({ statusId: 'N', basket: [{ ...GRINDER, quantity: 1, reservations: [{ storeId: STORES.spb.warehouse, quantity: 1 }] }], payments: [{ paySystemId: 10 }] }),
+    );
+    for (const o of orders) await waitForOrderStage(stack, o.id, 'AWAITING_PAYMENT');
+    const check = stack.bitrix.addCheckByHand({ orderId: orders[0]!.id, type: 'sell' });
+    const refused = await eventually(() => (check.status === 'E' ? check : undefined), 'the check refused');
+    expect(refused.errors[0]).toMatch(/2 sales of 2490\.00 RUB at store spb-2 could be this check; none is guessed/);
+    expect(refused.printRequests.map((r) => r.status)).toEqual([409]);
+    await expect(stack.client.workflow.getHandle(bitrixCashboxCheckWorkflowId(check.uuid)).describe()).rejects.toThrow();
+  });
+
   it('refuses a check for a payment it does not know, naming the reason, and starts nothing', async () => {
     const uuid = 'check|portal.example.ru|9001';
     const res = await print(printRequest({ token: token('msk-1'), store: 'msk-1', uuid, total_sum: '12345.67' }));
