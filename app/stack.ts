@@ -90,6 +90,18 @@ function seedBitrix(sim: BitrixSimulator, config: PosConfig): void {
 }
 
 /**
+ * What the shop's administrator does once the bridge registered its cashboxes: each store's cashbox prints the
+ * checks of the pickup-point pay systems for orders reserved at the store's warehouse (README: cashbox rules).
+ */
+function seedCashboxRules(sim: BitrixSimulator, config: PosConfig): void {
+  for (const cashbox of sim.cashbox.cashboxes.values()) {
+    const store = config.stores.find((s) => `pos-bridge:${s.id}` === cashbox.numberKkm);
+    if (!store || sim.cashbox.rules.some((r) => r.cashboxId === cashbox.id)) continue;
+    sim.addCashboxRule({ cashboxId: cashbox.id, paySystemIds: config.bitrix.posPaySystemIds.map(Number), storeIds: [Number(store.bitrixStoreId)] });
+  }
+}
+
+/**
  * The whole application on one machine: simulators for every outside system without a configured URL,
  * the workers, and the API, wired to each other over real HTTP. `npm start` and the end-to-end tests use it.
  */
@@ -234,6 +246,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!publicBaseUrl && (opts.workerTaskQueues ?? ['bitrix']).includes('bitrix')) {
       await registerBitrixCashboxes(bitrixClient, config, { publicBaseUrl: apiUrl, masterSecret: bitrixCashboxSecret, logger });
     }
+    if (bitrix) seedCashboxRules(bitrix, config);
     evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
 
     return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrixCashboxSecret, bitrix, evotor, atol, ferma, client, stop };

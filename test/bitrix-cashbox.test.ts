@@ -45,11 +45,6 @@ describe('Bitrix REST cashbox: receipts in the order\'s "Checks" tab', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ posConfigYaml: CONFIG });
-    // What the shop's administrator does in Bitrix once the bridge has registered its cashboxes: the cashbox rules.
-    for (const store of ['msk', 'spb'] as const) {
-      const cashbox = [...stack.bitrix.cashbox.cashboxes.values()].find((c) => c.numberKkm === cashboxNumberOfStore(`${store}-${store === 'msk' ? 1 : 2}`))!;
-      stack.bitrix.addCashboxRule({ cashboxId: cashbox.id, paySystemIds: [10], storeIds: [STORES[store].warehouse] });
-    }
   });
   afterAll(async () => {
     await stack?.stop();
@@ -63,6 +58,11 @@ describe('Bitrix REST cashbox: receipts in the order\'s "Checks" tab', () => {
     expect(cashboxes.map((c) => [c.numberKkm, c.email, c.active]).sort()).toEqual([
       ['pos-bridge:msk-1', 'cashbox-msk@example.ru', true],
       ['pos-bridge:spb-2', 'cashbox-spb@example.ru', true],
+    ]);
+    // The cashbox rules, as the administrator sets them (the stack plays that part): each store's cashbox, its warehouse.
+    expect(stack.bitrix.snapshot().cashboxes.rules.map((r) => [cashboxes.find((c) => c.id === r.cashboxId)!.numberKkm, r.paySystemIds, r.storeIds]).sort()).toEqual([
+      [cashboxNumberOfStore('msk-1'), [10], [STORES.msk.warehouse]],
+      [cashboxNumberOfStore('spb-2'), [10], [STORES.spb.warehouse]],
     ]);
     const tokens = cashboxes.map((c) => (c.settings as { AUTH: { TOKEN: string } }).AUTH.TOKEN);
     expect(new Set(tokens).size).toBe(2);
