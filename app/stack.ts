@@ -213,6 +213,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ferma: fermaClient,
       publicBaseUrl,
       bitrixCashboxSecret,
+      webUiUrl: env.TEMPORAL_WEB_UI_URL,
       logger,
       workflowBundle: opts.workflowBundle,
       bitrixActivitiesPerSecond: opts.bitrixActivitiesPerSecond === null ? undefined : (opts.bitrixActivitiesPerSecond ?? env.BITRIX_RATE_LIMIT_RPS),

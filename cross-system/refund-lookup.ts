@@ -11,7 +11,8 @@ import { durationMs, type PosConfig, type StoreConfig } from '../lib/config';
 import type { TerminalReceiptInput, TerminalReceiptState } from '../workflows/terminal-receipt';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { cloudReceipt } from './reconciliation/documents';
-import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId } from '../domain/workflow-ids';
+import { walkInSaleQuery } from '../workflows/walk-in-sales-book';
+import { TASK_QUEUES, orderSaleKey, posPaymentWorkflowId, refundLedgerWorkflowId, terminalReceiptWorkflowId, walkInSalesBookWorkflowId } from '../domain/workflow-ids';
 
 export interface RefundLookupDeps {
   client: Client;
@@ -24,6 +25,8 @@ export interface RefundLookupDeps {
 const paymentStatusQuery = defineQuery<PosPaymentStatus>('status');
 const receiptStatusQuery = defineQuery<TerminalReceiptState>('status');
 const ledgerStatusQuery = defineQuery<{ orderSale?: OrderSaleRecord }>('status');
+
+const DAY_MS = 86_400_000;
 
 export type RefundStore = Pick<StoreConfig, 'id' | 'fiscalMode' | 'bitrixStoreId' | 'terminalKind' | 'evotorStoreId' | 'evotorDeviceIds'>;
 
@@ -103,6 +106,31 @@ export function createRefundLookupActivities({ client, config, evotor }: RefundL
       currency: sale.payment.currency,
       saleTime: sale.payment.paidAt,
     };
+  }
+
+  /**
+   * A middleware walk-in sale whose receipt workflow is gone: read from its store-day sales book (kept for the
+   * return period), newest day first. Nothing found: the sale has not reached us yet, or is past its return period.
+   */
+  async function saleFromBook(terminalStoreId: string, saleReceiptId: string): Promise<SaleLookup | undefined> {
+    // A middleware receipt's terminal store is our store id (an Evotor one is Evotor's store uuid).
+    const store = config.stores.find((s) => s.id === terminalStoreId);
+    if (!store) return undefined;
+    const days = Math.ceil(durationMs(config.refunds.walkInReturnPeriod) / DAY_MS) + 1;
+    for (let d = 0; d <= days; d++) {
+      const day = new Date(Date.now() - d * DAY_MS).toISOString().slice(0, 10);
+      for (let part = 0; ; part++) {
+        let sale;
+        try {
+          sale = await client.workflow.getHandle(walkInSalesBookWorkflowId(store.id, day, part)).query(walkInSaleQuery, saleReceiptId);
+        } catch (e) {
+          if (e instanceof WorkflowNotFoundError) break;
+          throw e;
+        }
+        if (sale) return { status: 'walk-in', storeId: store.id, terminalStoreId: sale.terminalStoreId, lines: sale.lines, amount: sale.amount, currency: sale.currency, saleTime: sale.paidAt };
+      }
+    }
+    return undefined;
   }
 
   /** The sale as the payment workflow recorded it into the order's ledger when it completed. */
@@ -203,8 +231,8 @@ export function createRefundLookupActivities({ client, config, evotor }: RefundL
             saleTime: sold.payment.paidAt,
           };
         } else if (!receipt && !orderId) {
-          const fromCloud = await saleFromCloud(input.terminalStoreId, input.saleReceiptId);
-          if (fromCloud) return fromCloud;
+          const kept = (await saleFromCloud(input.terminalStoreId, input.saleReceiptId)) ?? (await saleFromBook(input.terminalStoreId, input.saleReceiptId));
+          if (kept) return kept;
         } else if (receipt?.stage === 'MATCHING') return pending('the sale receipt is still being matched to an order');
         else if (receipt?.stage === 'NEEDS_ATTENTION') return pending(`the sale receipt waits for a person in ${receiptWorkflowId}: ${receipt.reason ?? ''}`.trim());
         else if (receipt)

@@ -20,6 +20,20 @@ export interface FiscalAttributes {
   ofdUrl?: string;
   /** Total of the fiscal receipt, in kopecks (tag 1020), when known. */
   total?: number;
+  /** Set when this is a correction receipt (54-FZ: a settlement whose receipt was not issued at the time). */
+  correction?: CorrectionBasis;
+}
+
+/**
+ * The basis of a correction receipt (FFD 1.2 tags 1173, 1178, 1179): corrected on the seller's own initiative,
+ * by its act of that date and number. The act is the accountant's paper for the late receipt.
+ */
+export interface CorrectionBasis {
+  type: 'self';
+  /** Date of the act, dd.MM.yyyy in the store's time zone (as the register prints it). */
+  actDate: string;
+  /** Number of the act: correctionActNumber(orderId). */
+  actNumber: string;
 }
 
 /**
@@ -30,8 +44,24 @@ export function cloudSellExternalId(orderId: string, attempt: number): string {
   return attempt <= 1 ? `pos-${orderId}-sell` : `pos-${orderId}-sell-${attempt}`;
 }
 
-/** The order id in an id made by cloudSellExternalId, or undefined for anything else. */
+/**
+ * The id a cloud register deduplicates an order's correction receipt by: distinct from the sale receipt's, so a
+ * register never takes one for the other, and deterministic, so a resend gets the first one back.
+ */
+export function cloudCorrectionExternalId(orderId: string, attempt: number): string {
+  return attempt <= 1 ? `pos-${orderId}-correction` : `pos-${orderId}-correction-${attempt}`;
+}
+
+/**
+ * The number of the seller's act behind an order's correction receipt (tag 1179): one act per order, so every
+ * retry and every resend carries the same basis. ≤ 22 characters (the tag allows 32).
+ */
+export function correctionActNumber(orderId: string): string {
+  return `POS-${orderId}`;
+}
+
+/** The order id in an id made by cloudSellExternalId or cloudCorrectionExternalId, or undefined for anything else. */
 export function orderIdOfCloudSellExternalId(externalId: string): string | undefined {
   // Only the canonical order id (domain/ids.ts): "pos-029-sell" is no receipt of ours.
-  return /^pos-([1-9]\d{0,17})-sell(?:-[1-9]\d{0,3})?$/.exec(externalId)?.[1];
+  return /^pos-([1-9]\d{0,17})-(?:sell|correction)(?:-[1-9]\d{0,3})?$/.exec(externalId)?.[1];
 }

@@ -18,6 +18,11 @@ export interface TerminalPayment {
   /** Our order id as the terminal app put it into the receipt (extras). */
   orderId?: string;
   accountNumber?: string;
+  /**
+   * Set by reconciliation (ISO 8601 UTC, when it found the payment) for a sale that reached us without its
+   * webhook: its receipt was not issued at the time, so a cloud register issues a correction receipt (54-FZ).
+   */
+  foundByReconciliationAt?: string;
 }
 
 export type PaymentStage =

@@ -19,6 +19,21 @@ export const DIVERGENCE_CLASSES = {
 export type DivergenceClass = keyof typeof DIVERGENCE_CLASSES;
 export const DIVERGENCE_CLASS_IDS = Object.keys(DIVERGENCE_CLASSES) as DivergenceClass[];
 
+/**
+ * The 54-FZ correction a late-found settlement needs: `issued` — a correction receipt is issued through the
+ * order's workflow at the store's cloud register (ATOL sell_correction / Ferma IncomeCorrection), exactly once;
+ * `at-terminal` — the store fiscalizes on the terminal: the cashier makes it there; `in-1c` — in 1C:Retail.
+ */
+export type CorrectionAction = 'issued' | 'at-terminal' | 'in-1c';
+
+/** The report's `correction` field for a settlement found without its receipt at a store of this fiscal mode. */
+export function correctionOf(fiscalMode: string): { correction?: CorrectionAction } {
+  if (fiscalMode === 'atol' || fiscalMode === 'ferma') return { correction: 'issued' };
+  if (fiscalMode === 'terminal') return { correction: 'at-terminal' };
+  if (fiscalMode === '1c') return { correction: 'in-1c' };
+  return {};
+}
+
 /** healed: handed to a workflow that does the rest; reported: a person must look. */
 export type ReconciliationAction = 'healed' | 'reported';
 
@@ -41,6 +56,8 @@ export interface ReportItem {
   bitrixAmount?: Kopecks;
   /** When it happened at the source (receipt close time, payment time, stage entered), ISO 8601 UTC. */
   at?: string;
+  /** A settlement without its receipt: how the correction receipt is made (see CorrectionAction). */
+  correction?: CorrectionAction;
 }
 
 export type ReconciliationKind = 'frequent' | 'nightly' | 'manual';
@@ -147,6 +164,12 @@ export function reportSummary(report: ReconciliationReport, progress?: string): 
   if (rows.length) {
     lines.push(['| divergence | healed | reported |', '| --- | --- | --- |', ...rows.map((c) => `| ${c} | ${report.counts[c].healed} | ${report.counts[c].reported} |`)].join('\n'));
   }
+  const corrections = (action: CorrectionAction) => report.items.filter((i) => i.correction === action).length;
+  if (report.items.some((i) => i.correction)) {
+    lines.push(
+      `Correction receipts (payments without their receipt): ${corrections('issued')} issued at a cloud register, ${corrections('at-terminal')} to be made at the terminal, ${corrections('in-1c')} in 1C:Retail`,
+    );
+  }
   if (report.itemsOmitted) lines.push(`${report.itemsOmitted} more item(s) counted but not listed.`);
   if (report.problems.length) lines.push(`**Incomplete**: ${report.problems.join('; ')}`);
   return lines.join('\n\n');
@@ -235,7 +258,7 @@ export function mergeDayReports(date: string, reports: ReconciliationReport[]) {
   };
 }
 
-export const CSV_COLUMNS = ['class', 'action', 'order_id', 'receipt_id', 'terminal_store_id', 'store_id', 'terminal_amount_rub', 'bitrix_amount_rub', 'at', 'workflow_id', 'found', 'done', 'run_id'] as const;
+export const CSV_COLUMNS = ['class', 'action', 'order_id', 'receipt_id', 'terminal_store_id', 'store_id', 'terminal_amount_rub', 'bitrix_amount_rub', 'at', 'workflow_id', 'found', 'done', 'run_id', 'correction'] as const;
 
 /** One line per item, for the accountant (RFC 4180; amounts in rubles with two decimals). */
 export function reportItemsToCsv(items: (ReportItem & { firstRunId?: string; runId?: string })[], runId?: string): string {
@@ -247,7 +270,7 @@ export function reportItemsToCsv(items: (ReportItem & { firstRunId?: string; run
   };
   const money = (k?: Kopecks) => (k === undefined ? '' : kopecksToRubles(k));
   const rows = items.map((i) =>
-    [i.class, i.action, i.orderId, i.receiptId, i.terminalStoreId, i.storeId, money(i.terminalAmount), money(i.bitrixAmount), i.at, i.workflowId, i.found, i.done, i.firstRunId ?? i.runId ?? runId]
+    [i.class, i.action, i.orderId, i.receiptId, i.terminalStoreId, i.storeId, money(i.terminalAmount), money(i.bitrixAmount), i.at, i.workflowId, i.found, i.done, i.firstRunId ?? i.runId ?? runId, i.correction]
       .map(cell)
       .join(','),
   );

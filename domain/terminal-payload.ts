@@ -33,8 +33,16 @@ export function terminalOrderPayload(order: OrderSnapshot): TerminalOrderPayload
 }
 
 /** One line for the Bitrix payment (psStatusMessage) so the manager sees the fiscal receipt. */
-export function fiscalSummary(f: { fnNumber: string; fiscalDocumentNumber: string; fiscalSign: string; receiptDateTime: string; ofdUrl?: string }): string {
+export function fiscalSummary(f: {
+  fnNumber: string;
+  fiscalDocumentNumber: string;
+  fiscalSign: string;
+  receiptDateTime: string;
+  ofdUrl?: string;
+  correction?: { actDate: string; actNumber: string };
+}): string {
   const parts = [`ФН ${f.fnNumber}`, `ФД ${f.fiscalDocumentNumber}`, `ФП ${f.fiscalSign}`, f.receiptDateTime];
   if (f.ofdUrl) parts.push(f.ofdUrl);
+  if (f.correction) parts.unshift(`correction receipt (self-initiated, act ${f.correction.actNumber} of ${f.correction.actDate})`);
   return parts.join(' · ');
 }

@@ -56,6 +56,15 @@ export function walkInDeductionsWorkflowId(storeId: string): string {
   return `walk-in-deductions:${storeId}`;
 }
 
+/**
+ * One store's walk-in sales of one UTC day, kept for the return period (walkInSalesBookWorkflow): what a
+ * refund needs of a middleware walk-in sale once its receipt workflow is past the namespace's retention.
+ * A full book is followed by the next part.
+ */
+export function walkInSalesBookWorkflowId(storeId: string, day: string, part: number): string {
+  return `walk-in-sales:${storeId}:${day}:${part}`;
+}
+
 /** A walk-in write-off Bitrix refused (walkInProblemWorkflow), keyed by the receipt key `store:receipt`. */
 export function walkInProblemWorkflowId(receiptKey: string): string {
   return `walk-in-problem:${receiptKey}`;

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { findAwaitingOrders } from './order-lookup';
 import type { TerminalPayment } from '../domain/payment';
 import { walkInReceiptOf, type ReceiptLine } from '../domain/walk-in';
-import type { PosConfig } from '../lib/config';
+import { durationMs, type PosConfig } from '../lib/config';
 import { receiptIntake, storeOfPayment, type IntakeOutcome } from './receipts';
 import { mapLimit, walkInIntake, type WalkInSale } from './walk-ins';
 
@@ -27,7 +27,9 @@ export interface TerminalReceipt {
  */
 export function terminalReceiptIntake(client: Client, config: PosConfig, opts: { concurrency: number; onForeignOrder: 'reject' | 'hold' }) {
   const intake = receiptIntake(client);
-  const walkIns = walkInIntake(client, { concurrency: opts.concurrency });
+  // Middleware walk-ins have no cloud document to be read back from once their receipt workflows are past the
+  // namespace's retention: their sales are kept in sales books for the return period.
+  const walkIns = walkInIntake(client, { concurrency: opts.concurrency, books: { keepMs: durationMs(config.refunds.walkInReturnPeriod) } });
 
   /** A sale whose lines leave the shelf with no order: the middleware says so (no order id or number), or no order of its store awaits it. */
   async function isWalkIn(receipt: TerminalReceipt, storeId: string | undefined): Promise<boolean> {

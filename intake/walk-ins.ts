@@ -1,9 +1,10 @@
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { type TerminalPayment } from '../domain/payment';
 import type { WalkInReceipt } from '../domain/walk-in';
 import { queueReceiptsUpdate, walkInDeductionsWorkflow } from '../workflows/walk-in-deductions';
+import { BOOK_FULL, recordWalkInSalesUpdate, walkInSalesBookWorkflow, type WalkInSaleFacts } from '../workflows/walk-in-sales-book';
 import { receiptIntake } from './receipts';
-import { TASK_QUEUES, terminalReceiptWorkflowId, walkInDeductionsWorkflowId } from '../domain/workflow-ids';
+import { TASK_QUEUES, terminalReceiptWorkflowId, walkInDeductionsWorkflowId, walkInSalesBookWorkflowId } from '../domain/workflow-ids';
 
 /**
  * Records made before the door queued first (memo `queuedByDoor` without `queuedFirst`) may say "queued"
@@ -25,6 +26,26 @@ export const UPDATE_PAYLOAD_BYTES = 512 * 1024;
 export interface WalkInSale {
   payment: TerminalPayment;
   receipt: WalkInReceipt;
+}
+
+/** Sales per Update to a sales book (each well under the book's byte limit). */
+export const SALES_PER_BOOK_UPDATE = 200;
+/** Line names kept in a sales book (a refund reads products and quantities; the name only labels a message). */
+const BOOK_NAME_CHARS = 64;
+
+const DAY_MS = 86_400_000;
+
+/** The end of a sales day's return period: its book closes then, and a sale older than that is not booked. */
+export function bookKeepUntil(day: string, keepMs: number): number {
+  return Date.parse(`${day}T00:00:00.000Z`) + DAY_MS + keepMs;
+}
+
+/**
+ * How long walk-in sales that came through the middleware door are kept in sales books: theirs is the only
+ * lasting record (an Evotor sale is read back from its cloud document).
+ */
+export interface SalesBooks {
+  keepMs: number;
 }
 
 export type WalkInOutcome = { status: 'accepted' | 'duplicate'; workflowId: string };
@@ -56,7 +77,7 @@ export function chunkForUpdates(receipts: WalkInReceipt[], maxCount = RECEIPTS_P
  * answered "accepted" is durable and queued. A door that dies between the two leaves no record: the resend
  * is queued again and the deductions workflow, which remembers the receipt, drops it.
  */
-export function walkInIntake(client: Client, opts: { concurrency: number; resendWindowMs?: number; coalesceMs?: number }) {
+export function walkInIntake(client: Client, opts: { concurrency: number; resendWindowMs?: number; coalesceMs?: number; books?: SalesBooks }) {
   const intake = receiptIntake(client);
   const window = opts.resendWindowMs ?? RESEND_WINDOW_MS;
   const coalesceMs = opts.coalesceMs ?? COALESCE_MS;
@@ -120,6 +141,58 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
     }
   }
 
+  /** The part of each store-day's book that last took sales (a full part is followed by the next). */
+  const openParts = new Map<string, number>();
+
+  /** Keeps the sales in their store-day books (new ones only; a book already holding a receipt keeps the first). */
+  async function book(sales: WalkInSale[]): Promise<void> {
+    const books = opts.books;
+    if (!books) return;
+    const byDay = new Map<string, { storeId: string; day: string; facts: WalkInSaleFacts[] }>();
+    for (const { payment, receipt } of sales) {
+      if (payment.terminalKind !== 'middleware') continue;
+      const day = payment.paidAt.slice(0, 10);
+      // Past its day's return period: no refund will look for it.
+      if (bookKeepUntil(day, books.keepMs) <= Date.now()) continue;
+      const key = `${receipt.storeId}|${day}`;
+      const entry = byDay.get(key) ?? { storeId: receipt.storeId, day, facts: [] };
+      entry.facts.push({
+        receiptId: payment.receiptId,
+        terminalStoreId: payment.terminalStoreId,
+        amount: payment.amount,
+        currency: payment.currency,
+        paidAt: payment.paidAt,
+        lines: receipt.lines.map((l) => ({ ...l, name: l.name.slice(0, BOOK_NAME_CHARS) })),
+      });
+      byDay.set(key, entry);
+    }
+    await Promise.all(
+      [...byDay].map(async ([key, { storeId, day, facts }]) => {
+        for (let i = 0; i < facts.length; i += SALES_PER_BOOK_UPDATE) {
+          const chunk = facts.slice(i, i + SALES_PER_BOOK_UPDATE);
+          for (let part = openParts.get(key) ?? 0; ; part++) {
+            try {
+              await client.workflow.executeUpdateWithStart(recordWalkInSalesUpdate, {
+                args: [{ sales: chunk }],
+                startWorkflowOperation: new WithStartWorkflowOperation(walkInSalesBookWorkflow, {
+                  workflowId: walkInSalesBookWorkflowId(storeId, day, part),
+                  taskQueue: TASK_QUEUES.workflows,
+                  workflowIdConflictPolicy: 'USE_EXISTING',
+                  args: [{ storeId, day, part, keepUntil: new Date(bookKeepUntil(day, books.keepMs)).toISOString() }],
+                  staticSummary: `Walk-in sales of store ${storeId} on ${day}, kept for refunds`,
+                }),
+              });
+              openParts.set(key, part);
+              break;
+            } catch (e) {
+              if (!(e instanceof WorkflowUpdateFailedError && e.cause?.message === BOOK_FULL)) throw e;
+            }
+          }
+        }
+      }),
+    );
+  }
+
   return async function take(sales: WalkInSale[]): Promise<WalkInOutcome[]> {
     const looked = await mapLimit(sales, opts.concurrency, look);
     const byStore = new Map<string, WalkInReceipt[]>();
@@ -132,6 +205,8 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
       byStore.set(s.receipt.storeId, list);
     });
     await Promise.all([...byStore].map(([storeId, receipts]) => enqueue(storeId, receipts)));
+    // Queued, then kept for later refunds, then recorded: a record means both happened.
+    await book(sales.filter((_, i) => looked[i].offer));
     return mapLimit(sales, opts.concurrency, async (sale, i): Promise<WalkInOutcome> => {
       if (looked[i].recorded) return { status: 'duplicate', workflowId: terminalReceiptWorkflowId(sale.payment.terminalStoreId, sale.payment.receiptId) };
       return record(sale);

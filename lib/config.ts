@@ -70,6 +70,8 @@ const EnvSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Where outside systems reach our API (ATOL callbacks); unset = no callbacks, the report is polled. */
   PUBLIC_BASE_URL: optionalUrl,
+  /** The Temporal Web UI as support opens it (links in Bitrix notifications), e.g. https://temporal.example.ru. */
+  TEMPORAL_WEB_UI_URL: optionalUrl,
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Middleware door signing keys: "keyId:secret" pairs, comma-separated (same id twice = rotation). */
   MIDDLEWARE_KEYS: z
@@ -84,6 +86,15 @@ export type EnvConfig = z.infer<typeof EnvSchema>;
 
 const StatusCode = z.string().min(1).max(2);
 const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "15m", "2h" or "1d"');
+
+const BitrixUserId = z.coerce.string().regex(/^[1-9]\d{0,17}$/, 'a Bitrix user id (digits)');
+
+/** A store's Bitrix notifications about its problems (NEEDS_ATTENTION); the section present means on. */
+const StoreNotificationsSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** Who is notified; unset: the order's responsible manager, else `bitrix.notifications.userId`. */
+  userId: BitrixUserId.optional(),
+});
 
 const StoreSchema = z.object({
   /** Our id for the pickup point; shown in search attributes and logs. */
@@ -112,6 +123,7 @@ const StoreSchema = z.object({
       email: z.string().email().optional(),
     })
     .optional(),
+  notifications: StoreNotificationsSchema.optional(),
   company: z
     .object({
       inn: z.string().regex(/^\d{10}(\d{2})?$/, '10 or 12 digits'),
@@ -141,6 +153,21 @@ export const PosConfigSchema = z
       /** Bitrix user id recorded as responsible on store documents. */
       responsibleId: z.coerce.string().min(1).default('1'),
       crm: z.object({ paidDealStageId: z.string().min(1) }).optional(),
+      /**
+       * Bitrix notifications (im.notify.system.add, scope `im`) when a workflow stops in NEEDS_ATTENTION and when
+       * it leaves it. Here: the default for every store (a store's own `notifications` wins).
+       */
+      notifications: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** Notified when the store names nobody and there is no order with a responsible manager (walk-ins). */
+          userId: BitrixUserId.optional(),
+          /** Link to an order, `{orderId}` replaced; default `<portal>/shop/orders/details/{orderId}/`. */
+          orderUrl: z.string().url().includes('{orderId}', { message: 'must contain {orderId}' }).optional(),
+          /** Also a comment in the timeline of the CRM deals linked to the order (Bitrix24, scope `crm`). */
+          dealTimeline: z.boolean().default(false),
+        })
+        .optional(),
     }),
     payment: z
       .object({
@@ -159,8 +186,13 @@ export const PosConfigSchema = z
         saleDeadline: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
         /** Cancel the order in Bitrix once its whole sale is refunded (when Bitrix allows it). */
         cancelOrder: z.boolean().default(true),
+        /**
+         * How long after its day a middleware walk-in sale can still be refunded whatever the namespace's
+         * retention: its sale is kept that long in a sales book (an Evotor sale is read back from its cloud document).
+         */
+        walkInReturnPeriod: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('30d'),
       })
-      .default({ paybackDeadline: '3d', saleDeadline: '1h', cancelOrder: true }),
+      .default({ paybackDeadline: '3d', saleDeadline: '1h', cancelOrder: true, walkInReturnPeriod: '30d' }),
     /** How terminal products map to Bitrix products (as a catalog sync sets them up). */
     products: z
       .object({

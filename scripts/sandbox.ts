@@ -54,7 +54,8 @@ runMain(logger, async () => {
 
   const simulated = missingOutsideSystems(env);
   const stack = await startStack({
-    env,
+    // Notifications link to the embedded dev server's Web UI unless another one is named.
+    env: { ...env, TEMPORAL_WEB_UI_URL: env.TEMPORAL_WEB_UI_URL ?? temporalUiUrl },
     config,
     logger,
     temporalAddress,

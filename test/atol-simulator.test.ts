@@ -188,9 +188,9 @@ describe('ATOL simulator authentication and routing', () => {
     expect([v4.status, v4.json.error.code]).toEqual([401, 21]);
   });
 
-  it('operations other than sell and sell_refund → 400 code 31', async () => {
+  it('operations other than sell, sell_refund and sell_correction → 400 code 31', async () => {
     const t = await token();
-    for (const op of ['buy', 'sell_correction', 'teleport']) {
+    for (const op of ['buy', 'buy_correction', 'teleport']) {
       const r = await sell(bodyWith(), t, op);
       expect([r.status, r.json.error.code]).toEqual([400, 31]);
     }

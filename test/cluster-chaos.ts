@@ -429,12 +429,13 @@ async function run(temporalAddress: string, t0: number): Promise<void> {
     verdict = evaluate();
 
     // Nothing left running but the long-lived ones by design — the per-store deductions workflows (their queues
-    // empty) and each paid order's refund ledger (idle: it keeps the sale for refunds after retention).
+    // empty), each paid order's refund ledger (idle: it keeps the sale for refunds after retention) and the
+    // middleware walk-ins' sales books (open for the return period, for the same reason).
     bitrix.setFaults({});
     atol.setFaults({ applyThenLoseRate: 0 });
     let stuck = await until('the workflows settled', async () => {
       const running: string[] = [];
-      for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) if (!wf.workflowId.startsWith('walk-in-deductions:') && !wf.workflowId.startsWith('refund-ledger:')) running.push(wf.workflowId);
+      for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) if (!['walk-in-deductions:', 'refund-ledger:', 'walk-in-sales:'].some((p) => wf.workflowId.startsWith(p))) running.push(wf.workflowId);
       return running.length === 0 || Date.now() - t0 > DEADLINE_MS ? running : undefined;
     }, DEADLINE_MS);
     for (const store of ['msk-1', 'mw-2']) {

@@ -50,6 +50,19 @@ describe('configuration', () => {
     expect(() => loadPosConfig('/nonexistent.yaml')).toThrow(/POS_CONFIG: cannot read/);
   });
 
+  it('reads the Bitrix notification settings: a default for every store, a store\'s own section wins; bad values are named', () => {
+    const example = loadPosConfig('config/pos.example.yaml');
+    expect(example.bitrix.notifications).toEqual({ enabled: true, userId: '1', dealTimeline: false });
+    expect(example.stores.map((s) => s.notifications)).toEqual([{ enabled: true }, { enabled: true, userId: '12' }, undefined]);
+    expect(parsePosConfig(valid, 'yaml').bitrix.notifications).toBeUndefined();
+    const withDefault = valid.replace('statuses:', 'notifications: { enabled: false, orderUrl: "https://shop.example.ru/bitrix/admin/sale_order_view.php?ID={orderId}" }\n  statuses:');
+    expect(parsePosConfig(withDefault, 'yaml').bitrix.notifications).toMatchObject({ enabled: false, orderUrl: expect.stringContaining('{orderId}') });
+    expect(() => parsePosConfig(withDefault.replace('?ID={orderId}', '?ID='), 'yaml')).toThrow(/bitrix\.notifications\.orderUrl: must contain \{orderId\}/);
+    expect(() => parsePosConfig(`${valid}    notifications: { userId: "anna" }\n`, 'yaml')).toThrow(/stores\.0\.notifications\.userId: a Bitrix user id/);
+    expect(parsePosConfig(`${valid}    notifications: { userId: 7 }\n`, 'yaml').stores[0]!.notifications).toEqual({ enabled: true, userId: '7' });
+    expect(() => loadEnv({ TEMPORAL_WEB_UI_URL: 'temporal-ui' })).toThrow(/TEMPORAL_WEB_UI_URL/);
+  });
+
   it('names the failing environment variable', () => {
     expect(() => loadEnv({ BITRIX_REST_URL: 'not a url' })).toThrow(/BITRIX_REST_URL/);
     expect(() => loadEnv({ API_PORT: '70000' })).toThrow(/API_PORT/);

@@ -50,7 +50,7 @@ describe('reconciliation reports outlive retention', () => {
     const csv = await fetch(`${stack.apiUrl}/api/reconciliation/archive/${day}?format=csv`, { headers: { authorization: `Bearer ${stack.adminApiKey}` } });
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const text = await csv.text();
-    expect(text.split(/\r?\n/)[0]).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id');
+    expect(text.split(/\r?\n/)[0]).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id,correction');
     // Admin only.
     expect((await fetch(`${stack.apiUrl}/api/reconciliation/archive/${day}`)).status).toBe(401);
   }, 120_000);

@@ -181,6 +181,8 @@ describe('reconciliation heals and reports every divergence', () => {
       workflowId: `pos-payment:${b.id}`,
     });
     expect(find(first, 'payment-without-fiscal-receipt', cReceipt.id)?.found).toMatch(/paid by someone else/);
+    // B's terminal printed its receipt at the time: nothing to correct.
+    expect(find(first, 'terminal-payment-not-recorded', bReceipt.id)?.correction).toBeUndefined();
     expect(find(first, 'walk-in-not-recorded', w.id)?.workflowId).toBe(`terminal-receipt:${msk}:${w.id}`);
     expect(find(first, 'refund-not-reflected', r.id)?.workflowId).toBe(`refund:${msk}:${r.id}`);
     expect(find(first, 'missed-bitrix-event', String(a.id))?.workflowId).toBe(`bitrix-order-events:${a.id}`);
@@ -200,8 +202,11 @@ describe('reconciliation heals and reports every divergence', () => {
     expect(stack.bitrix.state.getOrder(a.id).statusId).toBe('WP');
     await stage(c.id, 'COMPLETED');
     const cDone = (await paymentStatus(c.id))!;
-    expect(cDone).toMatchObject({ alreadyPaidInBitrix: true, fiscal: { source: 'atol' }, payments: [{ receiptId: cReceipt.id }] });
-    expect(stack.atol!.state.receipts.sell.slice(atolSellsBefore).map((x) => x.external_id)).toEqual([`pos-${c.id}-sell`]);
+    // Its receipt was not issued at the time: a correction receipt, not a sale receipt (test/reconciliation-correction-receipts.test.ts).
+    expect(cDone).toMatchObject({ alreadyPaidInBitrix: true, fiscal: { source: 'atol', correction: { type: 'self', actNumber: `POS-${c.id}` } }, payments: [{ receiptId: cReceipt.id }] });
+    expect(stack.atol!.state.receipts.sell.slice(atolSellsBefore).map((x) => x.external_id)).toEqual([]);
+    expect(stack.atol!.state.receipts.sell_correction.map((x) => x.external_id)).toEqual([`pos-${c.id}-correction`]);
+    expect(find(first, 'payment-without-fiscal-receipt', cReceipt.id)?.correction).toBe('issued');
     expect(stack.bitrix.state.getOrder(c.id).shipments.filter((s) => !s.system).every((s) => s.deducted)).toBe(true);
     await eventually(() => (stock(1, 101) === grindersBefore - 2 - 1 ? true : undefined), 'the walk-in sale W (2 grinders) and order B (1) written off');
 
@@ -227,6 +232,7 @@ describe('reconciliation heals and reports every divergence', () => {
       expect(requestsAfter[write] ?? 0).toBe(requestsBefore[write] ?? 0);
     }
     expect(stack.atol!.state.receipts.sell.length).toBe(atolBefore);
+    expect(stack.atol!.state.receipts.sell_correction).toHaveLength(1);
   }, 240_000);
 
   it('serves the reports: latest and by date, JSON and CSV, behind the admin key', async () => {
@@ -239,7 +245,7 @@ describe('reconciliation heals and reports every divergence', () => {
     const csv = await fetch(`${stack.apiUrl}/api/reconciliation/reports/latest?format=csv`, { headers: auth() });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id');
+    expect(lines[0]).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id,correction');
     const rows = lines.slice(1).filter((l) => !l.includes(',refund:'));
     expect(rows.map((l) => l.split(',').slice(0, 2).join(',')).sort()).toEqual(['amount-mismatch,reported', 'bitrix-paid-without-terminal-receipt,reported', 'stuck-workflow,reported']);
     expect(lines.find((l) => l.startsWith('amount-mismatch'))).toContain(',5000.00,5671.00,');

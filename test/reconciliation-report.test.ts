@@ -48,6 +48,14 @@ describe('reconciliation reports', () => {
     expect(report.requests).toEqual({ evotor: 2, bitrix: 0, temporal: 3 });
     expect(reportSummary(report)).toContain('| walk-in-not-recorded | 2 | 0 |');
     expect(reportSummary(report)).toContain('1 more item(s) counted but not listed.');
+    expect(reportSummary(report)).not.toContain('Correction receipts');
+  });
+
+  it('sums up the correction receipts in the summary', () => {
+    const report = newReport('run-1', 'manual', { from: 'a', to: 'b' }, 's');
+    const late = (key: string, correction: ReportItem['correction']) => item({ class: 'payment-without-fiscal-receipt', key, correction });
+    addPage(report, { items: [late('r-1', 'issued'), late('r-2', 'issued'), late('r-3', 'at-terminal'), item({ key: 'r-4' })], totals: {}, requests: {} }, 10);
+    expect(reportSummary(report)).toContain('Correction receipts (payments without their receipt): 2 issued at a cloud register, 1 to be made at the terminal, 0 in 1C:Retail');
   });
 
   it('merges a day: each divergence once, healed wins, with how many runs saw it', () => {
@@ -66,9 +74,13 @@ describe('reconciliation reports', () => {
   it('writes CSV with rubles and quoted text', () => {
     const csv = reportItemsToCsv([item({ class: 'amount-mismatch', action: 'reported', orderId: '42', terminalAmount: 500000, bitrixAmount: 567105, found: 'took "less", see', at: '2026-11-29T10:00:00.000Z' })], 'run-9');
     const [header, row, end] = csv.split('\r\n');
-    expect(header).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id');
-    expect(row).toBe('amount-mismatch,reported,42,r-1,,,5000.00,5671.05,2026-11-29T10:00:00.000Z,,"took ""less"", see",done,run-9');
+    expect(header).toBe('class,action,order_id,receipt_id,terminal_store_id,store_id,terminal_amount_rub,bitrix_amount_rub,at,workflow_id,found,done,run_id,correction');
+    expect(row).toBe('amount-mismatch,reported,42,r-1,,,5000.00,5671.05,2026-11-29T10:00:00.000Z,,"took ""less"", see",done,run-9,');
     expect(end).toBe('');
+    // A settlement found without its receipt says how its correction receipt is made.
+    const corrected = reportItemsToCsv([item({ class: 'payment-without-fiscal-receipt', orderId: '7', correction: 'issued' })], 'run-9').split('\r\n')[1];
+    expect(corrected.split(',').slice(0, 3)).toEqual(['payment-without-fiscal-receipt', 'healed', '7']);
+    expect(corrected.endsWith(',run-9,issued')).toBe(true);
     // An id that looks like a formula stays text in a spreadsheet.
     expect(reportItemsToCsv([item({ receiptId: '=HYPERLINK("x")' })]).split('\r\n')[1]).toContain(',"\'=HYPERLINK(""x"")",');
   });

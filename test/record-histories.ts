@@ -10,7 +10,7 @@ import { paymentReceivedSignal, posPaymentWorkflow, retryUpdate, statusQuery } f
 import { terminalReceiptWorkflow } from '../workflows/terminal-receipt';
 import { fakeWorld, FISCAL, type FakeWorld } from './support/fake-activities';
 import { postSignedBatch, walkInReceipt } from './support/middleware';
-import { admin, BEANS, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
+import { admin, BEANS, BOOK, GRINDER, payOrderAtTerminal, refundHandle, refundPosConfig, STORES, waitForOrderStage, waitForRefund } from './support/refunds';
 import { eventually, type TestStack } from './support/stack';
 import { loadEnv, parsePosConfig } from '../lib/config';
 import { buildLogger } from '../lib/logger';
@@ -84,6 +84,11 @@ async function main(): Promise<void> {
     await h.executeUpdate(retryUpdate);
   });
   await scenario('pos-payment-deadline-cancelled', fakeWorld(), async () => undefined);
+  // A payment reconciliation found gets a correction receipt instead of the sale receipt (patched 'correction-receipts').
+  await scenario('pos-payment-atol-correction-completed', fakeWorld({ fiscalMode: 'atol', atolReports: [{ status: 'done', fiscal: { ...FISCAL, source: 'atol' } }] }), async (h) => {
+    await untilStage(h, 'AWAITING_PAYMENT');
+    await h.signal(paymentReceivedSignal, { ...payment('r-12'), foundByReconciliationAt: '2026-11-29T12:00:00.000Z' });
+  });
 
   await withFakeWorkers(env, fakeWorld(), async () => {
     const intake = await env.client.workflow.signalWithStart(bitrixOrderEventsWorkflow, {
@@ -127,9 +132,11 @@ async function main(): Promise<void> {
  */
 async function recordFromStack(save: (name: string, handle: WorkflowHandle) => Promise<void>): Promise<void> {
   const temporal = await startLocalTemporal({});
+  // Notifications on (patched 'notify-problems'): a problem is told in Bitrix when it opens and when it closes.
   // msk-1 and ekb-3 have Bitrix REST cashboxes: their checks are answered by bitrixCashboxCheckWorkflow.
   const config = parsePosConfig(
     refundPosConfig()
+      .replace('statuses: {', 'notifications: { userId: "5", dealTimeline: true }\n  statuses: {')
       .replace('    fiscalMode: terminal\n  - id: spb-2', '    fiscalMode: terminal\n    bitrixCashbox: { enabled: true, email: kassa@example.ru }\n  - id: spb-2')
       .replace('    timeZone: Asia/Yekaterinburg\n', '    timeZone: Asia/Yekaterinburg\n    bitrixCashbox: { enabled: true }\n'),
     'yaml',
@@ -184,7 +191,18 @@ async function recordFromStack(save: (name: string, handle: WorkflowHandle) => P
     if (waited.reads >= 2) await save('bitrix-cashbox-check-waited-applied', stack.client.workflow.getHandle(`bitrix-cashbox-check:${returnCheck.uuid}`));
     else console.log('the return check found its fiscal data at once: no waiting path recorded this time');
 
-    // Walk-in sales through the middleware batch door: one Update per store queues them.
+    // Stopped for a person (no stock to deduct) and told in Bitrix; support fixes the stock and retries: told again.
+    stack.bitrix.setStock({ productId: 103, storeId: 1, amount: 0 });
+    const stuck = await payOrderAtTerminal(stack, 'msk', [{ product: BOOK, quantity: 1 }], { until: 'NEEDS_ATTENTION' });
+    stack.bitrix.addDeal({ orderIds: [stuck.order.id] });
+    stack.bitrix.setStock({ productId: 103, storeId: 1, amount: 5 });
+    await eventually(() => (stack.bitrix.snapshot().notifications.length > 0 ? true : undefined), 'the problem notified');
+    await admin(stack).post(`/api/orders/${stuck.order.id}/retry`, {});
+    await waitForOrderStage(stack, stuck.order.id, 'COMPLETED');
+    await stack.client.workflow.getHandle(`pos-payment:${stuck.order.id}`).result();
+    await save('pos-payment-needs-attention-notified-retried', stack.client.workflow.getHandle(`pos-payment:${stuck.order.id}`));
+
+        // Walk-in sales through the middleware batch door: one Update per store queues them.
     const receipts = [walkInReceipt('spb-2', [{ productId: '101', quantity: 1, price: 249000 }]), walkInReceipt('spb-2', [{ productId: '103', quantity: 2, price: 79900 }])];
     await postSignedBatch(stack.apiUrl, stack.middlewareKeys, receipts);
     const deductions = stack.client.workflow.getHandle('walk-in-deductions:spb-2');

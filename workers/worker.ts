@@ -8,6 +8,7 @@ import type { FermaClient } from '../activities/ferma/client';
 import { createTerminalActivities } from '../activities/terminals/activities';
 import { createAtolActivities } from '../activities/atol/activities';
 import { createBitrixRefundActivities } from '../activities/bitrix/refund';
+import { createNotificationActivities } from '../activities/bitrix/notifications';
 import { createAtolRefundActivities } from '../activities/atol/refund';
 import { createFermaRefundActivities } from '../activities/ferma/refund';
 import { createEvotorRefundActivities } from '../activities/evotor/refund';
@@ -47,6 +48,8 @@ export interface WorkerDeps {
   publicBaseUrl?: string;
   /** BITRIX_CASHBOX_SECRET: with publicBaseUrl, the Bitrix REST cashboxes of POS_CONFIG are registered at start. */
   bitrixCashboxSecret?: string;
+  /** The Temporal Web UI support opens (TEMPORAL_WEB_UI_URL): linked from Bitrix notifications. */
+  webUiUrl?: string;
   logger: Logger;
   /** Bitrix requests per second allowed across all workers (server-side task-queue limit). */
   bitrixActivitiesPerSecond?: number;
@@ -124,6 +127,14 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createWalkInActivities({ bitrix: deps.bitrix, evotor: deps.evotor, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...refunds.bitrix,
           ...createBitrixCashboxActivities({ client: deps.bitrix, logger: deps.logger.child({ system: 'bitrix-cashbox' }) }),
+          ...createNotificationActivities({
+            client: deps.bitrix,
+            config: deps.config,
+            portalUrl: deps.bitrix.portalOrigin,
+            webUiUrl: deps.webUiUrl,
+            namespace: deps.namespace,
+            logger: deps.logger.child({ system: 'bitrix' }),
+          }),
           ...createReconciliationBitrixActivities({ client: deps.client, bitrix: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'reconciliation' }) }),
         },
         // Enforced by the Temporal server for the whole task queue, so adding workers never breaks Bitrix's limit.

@@ -48,8 +48,9 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
   let requested: SupportRequest | undefined;
   let currency = input.currency ?? 'RUB';
   let accountNumber = input.accountNumber;
+  let storeId = input.storeId;
 
-  const { describe, enter, stopForPerson } = stages<CancellationStage, OrderCancellationStatus>(state, () => ({
+  const { describe, enter, stopForPerson, noticesSent } = stages<CancellationStage, OrderCancellationStatus>(state, () => ({
     head: [
       `**Cancellation of paid order ${accountNumber ?? orderId}** (Bitrix id ${orderId}): ${input.reason}`,
       `Stage: **${state.stage}** since ${state.stageSince}`,
@@ -58,7 +59,7 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
         : 'Paid amount: not known yet',
       ...state.refunds.map((r) => `- refund ${r.refundId}: ${kopecksToRubles(r.amount)}${r.completed ? '' : ' (being reversed)'}`),
     ],
-  }));
+  }), () => ({ subject: `Cancellation of paid order ${accountNumber ?? orderId} (Bitrix id ${orderId})`, orderId, storeId }));
 
   setHandler(cancellationStatusQuery, () => state);
   setHandler(ledgerChangedSignal, (view) => {
@@ -109,6 +110,7 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
         deadlineMs ??= ctx.paybackDeadlineMs;
         currency = ctx.order.currency;
         accountNumber ??= ctx.order.accountNumber;
+        storeId ??= ctx.store?.id;
         upsertSearchAttributes([
           { key: PosOrderNumber, value: ctx.order.accountNumber },
           ...(ctx.store ? [{ key: PosStore, value: ctx.store.id }] : []),
@@ -162,5 +164,7 @@ export async function orderCancellationWorkflow(input: OrderCancellationInput & 
     state.resolution = err.message;
     enter('COMPLETED');
     return { ...state, outcome: 'RESOLVED_BY_HAND' };
+  } finally {
+    await noticesSent();
   }
 }

@@ -44,6 +44,8 @@ export async function posPaymentWorkflow(input: PosPaymentInput): Promise<PosPay
     return { ...state, outcome: 'COMPLETED' };
   } catch (err) {
     return ended(run, err);
+  } finally {
+    await run.noticesSent();
   }
 }
 

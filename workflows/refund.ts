@@ -28,5 +28,7 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     return await complete(run);
   } catch (err) {
     return ended(run, err);
+  } finally {
+    await run.noticesSent();
   }
 }

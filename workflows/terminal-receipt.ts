@@ -61,6 +61,8 @@ export interface TerminalReceiptState {
   resolution?: string;
 }
 
+const HELD_ACTION = 'find the order or sale this belongs to, handle it in Bitrix, then resolve with a note.';
+
 export const terminalReceiptQuery = defineQuery<TerminalReceiptState>('status');
 export const resolveReceiptUpdate = defineUpdate<TerminalReceiptState, [{ note: string }]>('resolve');
 
@@ -106,9 +108,14 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
       `Amount: ${kopecksToRubles(payment.amount)} ${payment.currency}, paid ${payment.paidAt}; stage **${state.stage}**`,
     ];
     if (state.matchedOrderId) head.push(`Paid order ${state.matchedOrderId}`);
-    if (state.reason) head.push(`Why: ${state.reason}`, 'What to do: find the order or sale this belongs to, handle it in Bitrix, then resolve with a note.');
+    if (state.reason) head.push(`Why: ${state.reason}`, `What to do: ${HELD_ACTION}`);
     return { head };
-  });
+  }, () => ({
+    subject: `${input.receiptType} receipt ${payment.receiptId} of ${kopecksToRubles(payment.amount)} ${payment.currency}${state.storeId ? ` at ${state.storeId}` : ''}`,
+    orderId: payment.orderId,
+    storeId: state.storeId,
+    problem: { step: 'match the terminal receipt', message: state.reason ?? 'held for a person', action: HELD_ACTION },
+  }));
   /** Enters a stage; search attributes go out in one upsert (each one is a history event and an index write). */
   const enter = (stage: ReceiptStage, reason?: string, extra: SearchAttributeUpdatePair[] = []) => {
     state.reason = reason;
@@ -182,6 +189,7 @@ export async function terminalReceiptWorkflow(input: TerminalReceiptInput): Prom
   await hold(reason);
   state.resolution = requested?.note;
   enter('COMPLETED', state.reason);
+  await staged.noticesSent();
   return state;
 }
 

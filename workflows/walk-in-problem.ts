@@ -22,6 +22,8 @@ export interface WalkInProblemState {
   resolution?: string;
 }
 
+const WHAT_TO_DO = 'fix the cause in Bitrix (product, stock) or in the terminal catalog, then retry; or resolve with a note.';
+
 export const walkInProblemQuery = defineQuery<WalkInProblemState>('status');
 export const retryWalkInUpdate = defineUpdate<WalkInProblemState, []>('retry');
 export const resolveWalkInUpdate = defineUpdate<WalkInProblemState, [{ note: string }]>('resolve');
@@ -44,9 +46,13 @@ export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<
     head: [
       `**Walk-in sale ${receipt.receiptId}** at ${receipt.storeId}: ${receipt.lines.length} line(s)`,
       `Stage: **${state.stage}**`,
-      ...(state.reason && state.stage === 'NEEDS_ATTENTION' ? [`Why: ${state.reason}`, 'What to do: fix the cause in Bitrix (product, stock) or in the terminal catalog, then retry; or resolve with a note.'] : []),
+      ...(state.reason && state.stage === 'NEEDS_ATTENTION' ? [`Why: ${state.reason}`, `What to do: ${WHAT_TO_DO}`] : []),
       ...(state.documentId ? [`Written off by Bitrix store document ${state.documentId}`] : []),
     ],
+  }), () => ({
+    subject: `Walk-in sale ${receipt.receiptId} at ${receipt.storeId}`,
+    storeId: receipt.storeId,
+    problem: { step: 'write off the walk-in sale', message: `Bitrix refused the write-off: ${state.reason ?? 'no reason given'}`, action: WHAT_TO_DO },
   }));
   const enter = (stage: WalkInProblemState['stage']) =>
     staged.enter(stage, undefined, undefined, [
@@ -54,31 +60,35 @@ export async function walkInProblemWorkflow(input: WalkInProblemInput): Promise<
       { key: PosStore, value: receipt.storeId },
     ]);
 
-  for (;;) {
-    enter('NEEDS_ATTENTION');
-    log.warn('walk-in receipt needs attention', { receiptKey: receipt.key, reason: state.reason });
-    requested = undefined;
-    await condition(() => requested !== undefined);
-    const decision = requested as SupportRequest | undefined;
-    if (decision?.kind !== 'retry') {
-      state.resolution = decision?.note;
-      enter('COMPLETED');
-      return state;
+  try {
+    for (;;) {
+      enter('NEEDS_ATTENTION');
+      log.warn('walk-in receipt needs attention', { receiptKey: receipt.key, reason: state.reason });
+      requested = undefined;
+      await condition(() => requested !== undefined);
+      const decision = requested as SupportRequest | undefined;
+      if (decision?.kind !== 'retry') {
+        state.resolution = decision?.note;
+        enter('COMPLETED');
+        return state;
+      }
+      outcome = undefined;
+      enter('DEDUCTING_STOCK');
+      await signalOrStart(walkInDeductionsWorkflowId(receipt.storeId), queueDeductionSignal, { receipt, replyTo: walkInProblemWorkflowId(receipt.key) }, 'walkInDeductionsWorkflow', {
+        args: [{ storeId: receipt.storeId }],
+        staticSummary: `Walk-in stock deductions of store ${receipt.storeId}`,
+        taskQueue: TASK_QUEUES.deductions,
+      });
+      await condition(() => outcome !== undefined);
+      const result = outcome as DeductionOutcome | undefined;
+      if (result?.outcome === 'deducted') {
+        state.documentId = result.documentId;
+        enter('COMPLETED');
+        return state;
+      }
+      state.reason = result?.outcome === 'rejected' ? result.reason : 'no outcome';
     }
-    outcome = undefined;
-    enter('DEDUCTING_STOCK');
-    await signalOrStart(walkInDeductionsWorkflowId(receipt.storeId), queueDeductionSignal, { receipt, replyTo: walkInProblemWorkflowId(receipt.key) }, 'walkInDeductionsWorkflow', {
-      args: [{ storeId: receipt.storeId }],
-      staticSummary: `Walk-in stock deductions of store ${receipt.storeId}`,
-      taskQueue: TASK_QUEUES.deductions,
-    });
-    await condition(() => outcome !== undefined);
-    const result = outcome as DeductionOutcome | undefined;
-    if (result?.outcome === 'deducted') {
-      state.documentId = result.documentId;
-      enter('COMPLETED');
-      return state;
-    }
-    state.reason = result?.outcome === 'rejected' ? result.reason : 'no outcome';
+  } finally {
+    await staged.noticesSent();
   }
 }

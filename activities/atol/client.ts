@@ -5,8 +5,8 @@ import { createLogger, type Logger } from '../../lib/logger';
 import { ExternalServiceError } from '../shared/errors';
 import { parseAtolDateTime } from './time';
 import {
-  atolReceiptRequestSchema, atolRegistrationResponseSchema, atolReportResponseSchema, atolTokenResponseSchema,
-  type AtolOperation, type AtolReceiptRequest, type AtolWireError,
+  atolCorrectionRequestSchema, atolReceiptRequestSchema, atolRegistrationResponseSchema, atolReportResponseSchema, atolTokenResponseSchema,
+  type AtolCorrectionRequest, type AtolOperation, type AtolReceiptRequest, type AtolWireError,
 } from './wire';
 import { clip, requestJson, type JsonAnswer } from '../shared/http';
 
@@ -88,6 +88,11 @@ export class AtolClient {
     return this.register('sell_refund', body);
   }
 
+  /** Registers a `sell_correction` receipt (a settlement whose receipt was not issued at the time), same contract as sell. */
+  sellCorrection(body: AtolCorrectionRequest): Promise<AtolRegistration> {
+    return this.register('sell_correction', body);
+  }
+
   /** Reads the processing result; "not found yet" (code 34) is `wait`. */
   async getReport(uuid: string): Promise<AtolReport> {
     const res = await this.authorized('GET', `report/${encodeURIComponent(uuid)}`, undefined, 'report');
@@ -126,8 +131,8 @@ export class AtolClient {
     throw badResponse(res, 'report', 'status');
   }
 
-  private async register(operation: AtolOperation, body: AtolReceiptRequest): Promise<AtolRegistration> {
-    const check = atolReceiptRequestSchema.safeParse(body);
+  private async register(operation: AtolOperation, body: AtolReceiptRequest | AtolCorrectionRequest): Promise<AtolRegistration> {
+    const check = (operation === 'sell_correction' ? atolCorrectionRequestSchema : atolReceiptRequestSchema).safeParse(body);
     if (!check.success) {
       const issue = check.error.issues[0];
       throw new ExternalServiceError('atol', 'INVALID_RECEIPT', `${operation} body: ${issue?.path.join('.')}: ${issue?.message}`, false);

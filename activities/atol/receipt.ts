@@ -5,7 +5,7 @@ import { atolVatTag, vatAmount, type AtolVatTag } from '../../domain/vat';
 import { formatAtolDateTime } from './time';
 import {
   AtolMeasure, AtolPaymentObject, AtolPaymentType,
-  type AtolItem, type AtolReceiptRequest, type AtolSno,
+  type AtolCorrectionRequest, type AtolItem, type AtolReceiptRequest, type AtolSno,
 } from './wire';
 
 /** The seller's data ATOL prints on every receipt (per store, from POS_CONFIG). */
@@ -45,6 +45,41 @@ export interface AtolRefundReceiptInput extends AtolSellReceiptInput {
   saleTime: Date;
   /** What goes back; omitted = the whole order. `kind` must be the one of the sale receipt. */
   lines?: AtolRefundLine[];
+}
+
+export interface AtolCorrectionReceiptInput extends AtolSellReceiptInput {
+  /** When the buyer paid at the terminal (the settlement being corrected): its VAT rate applies. */
+  settlementTime: Date;
+  /** When the act was drawn up (reconciliation found the payment); its date in the store's zone is base_date. */
+  actTime: Date;
+  /** The act's number (domain/fiscal.ts correctionActNumber). */
+  actNumber: string;
+}
+
+/**
+ * Body of a v5 `sell_correction` (FFD 1.2) for a pickup payment whose receipt was not issued at the time:
+ * the same items and payment as the sale receipt would have had (VAT as on the settlement date), under
+ * `correction`, with the basis "self" (corrected on the seller's own initiative) and the act's date and number.
+ * The buyer's contact stays in (tag 1008 is allowed on a correction receipt in FFD 1.2; the docs we could read
+ * do not list `client` under `correction` either way — our choice, see docs/external-apis.md §4).
+ */
+export function buildAtolCorrectionReceipt(input: AtolCorrectionReceiptInput): AtolCorrectionRequest {
+  const lines = orderLines(input.order);
+  const { receipt, ...rest } = buildBody(input, lines, input.settlementTime);
+  assertLinesMakeOrderTotal(input.order, lines);
+  if (!input.actNumber || input.actNumber.length > 32) throw new RangeError('actNumber must be 1..32 characters');
+  return {
+    ...rest,
+    correction: {
+      ...receipt,
+      correction_info: { type: 'self', base_date: formatAtolDate(input.actTime, input.timeZone), base_number: input.actNumber },
+    },
+  };
+}
+
+/** `dd.MM.yyyy` of an instant in `timeZone` (ATOL's date format, e.g. base_date). */
+export function formatAtolDate(date: Date, timeZone: string): string {
+  return formatAtolDateTime(date, timeZone).slice(0, 10);
 }
 
 /** OKEI measure code (Bitrix basketItems[].measureCode) → ATOL v5 `measure`. */

@@ -20,7 +20,7 @@ export const AtolPaymentObject = { goods: 1, exciseGoods: 2, service: 4, markedG
 /** `payments[].type` (tags 1031, 1081, 1215, 1216, 1217). */
 export const AtolPaymentType = { cash: 0, electronic: 1, prepaymentOffset: 2, credit: 3, other: 4 } as const;
 
-export const atolOperationSchema = z.enum(['sell', 'sell_refund']);
+export const atolOperationSchema = z.enum(['sell', 'sell_refund', 'sell_correction']);
 export type AtolOperation = z.infer<typeof atolOperationSchema>;
 
 const money = z.number().finite();
@@ -57,6 +57,25 @@ export const atolReceiptRequestSchema = z.object({
 });
 /** Body of `POST /possystem/v5/{group}/sell | sell_refund`. */
 export type AtolReceiptRequest = z.infer<typeof atolReceiptRequestSchema>;
+
+/** Correction basis (tag 1173 type; 1178 date dd.MM.yyyy; 1179 number of the act or of the tax office's order). */
+export const atolCorrectionInfoSchema = z.object({
+  type: z.enum(['self', 'instruction']),
+  base_date: z.string().regex(/^\d{2}\.\d{2}\.\d{4}$/),
+  base_number: z.string().min(1).max(32).optional(),
+});
+
+/**
+ * Body of `POST /possystem/v5/{group}/sell_correction` (FFD 1.2): the receipt's own blocks under `correction`
+ * instead of `receipt`, plus `correction_info` (docs/external-apis.md §4, "Correction receipts").
+ */
+export const atolCorrectionRequestSchema = z.object({
+  external_id: z.string().min(1).max(128),
+  timestamp: z.string(),
+  service: z.object({ callback_url: z.string().max(256) }).optional(),
+  correction: atolReceiptRequestSchema.shape.receipt.extend({ correction_info: atolCorrectionInfoSchema }),
+});
+export type AtolCorrectionRequest = z.infer<typeof atolCorrectionRequestSchema>;
 
 // Answers: a field some flow reads is validated (the client names its path); unread ones (error_id, timestamp,
 // uuid of a report, external_id, fns_site, ofd_inn, ...) are left out and pass as unknown keys.

@@ -241,6 +241,11 @@ export class BitrixClient {
     this.agent = new Agent({ connect: { timeout: this.timeoutMs } });
   }
 
+  /** The portal's address (scheme, host, port): not a secret, unlike the webhook's path. */
+  get portalOrigin(): string {
+    return new URL(this.baseUrl).origin;
+  }
+
   /** Calls one REST method; rate-limit answers are retried here, everything else surfaces at once. */
   async call<T = unknown>(method: string, params: BitrixParams = {}): Promise<BitrixResponse<T>> {
     if (!METHOD_NAME.test(method)) throw new RangeError(`not a Bitrix method name: ${JSON.stringify(method)}`);

@@ -1,13 +1,14 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { FiscalAttributes } from '../../domain/fiscal';
+import type { CorrectionBasis, FiscalAttributes } from '../../domain/fiscal';
 import type { PosConfig, StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import type { BitrixClient } from '../bitrix/client';
 import { receiptKind } from '../atol/activities';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
 import type { FermaClient, FermaRegistration } from './client';
+import { formatAtolDate } from '../atol/receipt';
 import {
-  buildFermaIncomeReceipt, buildFermaIncomeReturnReceipt,
+  buildFermaIncomeCorrection, buildFermaIncomeReceipt, buildFermaIncomeReturnReceipt,
   type FermaIncomeReceiptInput, type FermaReceiptKind,
 } from './receipt';
 import type { FermaReceiptRequest } from './wire';
@@ -106,6 +107,23 @@ export function createFermaActivities({ bitrix, ferma, config, callbackBaseUrl, 
         lines: input.lines,
       }));
       return { receiptId, alreadyAccepted };
+    },
+
+    /**
+     * Sends the IncomeCorrection (CorrectionInfo SELF) of a pickup payment whose receipt was not issued at the
+     * time; its own InvoiceId, so a retry gets the original receipt (1019). Answers the basis it printed.
+     */
+    async registerFermaCorrection(
+      input: RegisterFermaReceiptInput & { settlementTime: string; actTime: string; actNumber: string },
+    ): Promise<{ receiptId: string; alreadyAccepted: boolean; basis: CorrectionBasis }> {
+      const { receiptId, alreadyAccepted } = await register(input, (common) => buildFermaIncomeCorrection({
+        ...common,
+        settlementTime: new Date(input.settlementTime),
+        actTime: new Date(input.actTime),
+        actNumber: input.actNumber,
+      }));
+      const { timeZone } = storeWithCompany(input.storeId);
+      return { receiptId, alreadyAccepted, basis: { type: 'self', actDate: formatAtolDate(new Date(input.actTime), timeZone), actNumber: input.actNumber } };
     },
 
     async getFermaReceiptStatus(input: { receiptId: string }): Promise<FermaReceiptStatusResult> {

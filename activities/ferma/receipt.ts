@@ -2,7 +2,7 @@ import { kopecksToRubleNumber, lineTotal, type Kopecks } from '../../domain/mone
 import type { OrderItem, OrderSnapshot } from '../../domain/order';
 import { assertLinesMakeOrderTotal, buyerContact, checkedLineName, linesTotal, orderLines, refundLines, type ReceiptLineOfOrder } from '../../domain/receipt-lines';
 import { atolVatTag, type AtolVatTag } from '../../domain/vat';
-import type { AtolCompany, AtolReceiptKind, AtolRefundLine } from '../atol/receipt';
+import { formatAtolDate, type AtolCompany, type AtolReceiptKind, type AtolRefundLine } from '../atol/receipt';
 import type { AtolSno } from '../atol/wire';
 import {
   FERMA_VAT_BY_TAG, FermaPaymentKind, FermaPaymentMethod, FermaPaymentObject,
@@ -66,6 +66,34 @@ export function buildFermaIncomeReceipt(input: FermaIncomeReceiptInput): FermaRe
   const lines = orderLines(input.order);
   const body = buildBody('Income', input, lines, input.receiptTime);
   assertLinesMakeOrderTotal(input.order, lines);
+  return body;
+}
+
+export interface FermaIncomeCorrectionInput extends FermaIncomeReceiptInput {
+  /** When the buyer paid at the terminal (the settlement being corrected): its VAT rate applies. */
+  settlementTime: Date;
+  /** When the act was drawn up; its date in the store's zone is ReceiptDate. */
+  actTime: Date;
+  /** The act's number (domain/fiscal.ts correctionActNumber). */
+  actNumber: string;
+}
+
+/**
+ * `IncomeCorrection` for a pickup payment whose receipt was not issued at the time: the lines and payment of
+ * the Income receipt (VAT as on the settlement date), CorrectionInfo SELF with the act's date and number.
+ */
+export function buildFermaIncomeCorrection(input: FermaIncomeCorrectionInput): FermaReceiptRequest {
+  const lines = orderLines(input.order);
+  const body = buildBody('IncomeCorrection', input, lines, input.settlementTime);
+  assertLinesMakeOrderTotal(input.order, lines);
+  if (!input.actNumber || input.actNumber.length > 32) throw new RangeError('actNumber must be 1..32 characters');
+  body.Request.CustomerReceipt.CorrectionInfo = {
+    Type: 'SELF',
+    ReceiptDate: formatAtolDate(input.actTime, input.timeZone),
+    ReceiptId: input.actNumber,
+    // Tag 1177 is gone from FFD 1.2; Ferma's examples still send a description, so a short one goes along.
+    Description: `Расчёт без чека, акт ${input.actNumber}`,
+  };
   return body;
 }
 

@@ -61,7 +61,7 @@ export const FermaPaymentObject = { goods: 1, exciseGoods: 2, service: 4, marked
 /** `PaymentItems[].PaymentType` (form of payment). */
 export const FermaPaymentKind = { cash: 0, electronic: 1, prepaymentOffset: 2, credit: 3, counter: 4 } as const;
 
-export const FERMA_RECEIPT_TYPES = ['Income', 'IncomeReturn'] as const;
+export const FERMA_RECEIPT_TYPES = ['Income', 'IncomeReturn', 'IncomeCorrection'] as const;
 export const fermaReceiptTypeSchema = z.enum(FERMA_RECEIPT_TYPES);
 export type FermaReceiptType = z.infer<typeof fermaReceiptTypeSchema>;
 
@@ -106,6 +106,15 @@ export const fermaPaymentItemSchema = z.object({
 });
 export type FermaPaymentItem = z.infer<typeof fermaPaymentItemSchema>;
 
+/** `SELF`: corrected on the seller's own initiative; `INSTRUCTION`: by the tax office's order. ReceiptDate dd.MM.yyyy. */
+export const fermaCorrectionInfoSchema = z.object({
+  Type: z.enum(['SELF', 'INSTRUCTION']),
+  ReceiptDate: z.string().regex(/^\d{2}\.\d{2}\.\d{4}$/),
+  /** Number of the act (or of the tax office's order). */
+  ReceiptId: z.string().min(1).max(32).optional(),
+  Description: z.string().max(256).optional(),
+});
+
 export const fermaReceiptRequestSchema = z.object({
   Request: z.object({
     Inn: z.string().regex(/^(\d{10}|\d{12})$/),
@@ -121,6 +130,8 @@ export const fermaReceiptRequestSchema = z.object({
       BillAddress: z.string().max(256).optional(),
       Items: z.array(fermaItemSchema).min(1).max(100),
       PaymentItems: z.array(fermaPaymentItemSchema).min(1).max(10).optional(),
+      /** IncomeCorrection only: the basis (tags 1173, 1178, 1179), docs/external-apis.md §4 "Correction receipts". */
+      CorrectionInfo: fermaCorrectionInfoSchema.optional(),
     }).refine((r) => Boolean(r.Email || r.Phone), { message: 'Email or Phone is required', path: ['Email'] }),
   }),
 });

@@ -8,6 +8,8 @@ import { orderListResultSchema, paymentListResultSchema } from '../../activities
 import { classifyErrors } from '../../activities/shared/activity-errors';
 import { ExternalServiceError } from '../../activities/shared/errors';
 import { orderEventsWorkflowId, posPaymentWorkflowId } from '../../domain/workflow-ids';
+import { cloudCorrectionExternalId, correctionActNumber } from '../../domain/fiscal';
+import { correctionOf } from '../../domain/reconciliation';
 import { ReconciliationActivityDeps, OrderCandidate, BitrixPageOutcome, BITRIX_PAGES_PER_REQUEST, BITRIX_PAGE, Seen, Workflows, refusedItem } from './shared';
 
 /** Activities on the Bitrix task queue (each one Bitrix request, or one `batch` of them), paced by its rate limit. */
@@ -48,7 +50,8 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
     /**
      * Terminal payments for our orders that no workflow holds: Bitrix says whether the POS payment is paid
      * (by someone else) and for how much, then each goes through the Evotor door's own call — signal-with-start
-     * of the order's payment workflow, which fiscalizes, records the payment and deducts the stock.
+     * of the order's payment workflow, which fiscalizes (a correction receipt at a cloud register: the payment
+     * is marked found by reconciliation), records the payment and deducts the stock.
      */
     async reconcileOrderReceipts(input: { candidates: OrderCandidate[] }): Promise<PageOutcome> {
       const workflows = new Workflows(client);
@@ -62,7 +65,11 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
         const pos = posPaymentOf(payments, c.orderId);
         const paidElsewhere = Boolean(pos?.paid);
         const cls = paidElsewhere && c.fiscalMode !== 'terminal' ? 'payment-without-fiscal-receipt' : 'terminal-payment-not-recorded';
-        const [outcome] = await take([{ payment: { ...c.payment, orderId: c.orderId }, type: 'SELL', lines: [] }]);
+        // A cloud register fiscalizes only after the payment reaches us: one found here had no receipt at the
+        // time, so the order's workflow issues a correction receipt for it (54-FZ), not a sale receipt.
+        const cloud = c.fiscalMode === 'atol' || c.fiscalMode === 'ferma';
+        const payment = { ...c.payment, orderId: c.orderId, ...(cloud ? { foundByReconciliationAt: new Date().toISOString() } : {}) };
+        const [outcome] = await take([{ payment, type: 'SELL', lines: [] }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem(cls, c.payment.receiptId, outcome.reason, { orderId: c.orderId, receiptId: c.payment.receiptId, terminalStoreId: c.payment.terminalStoreId, storeId: c.storeId }));
@@ -88,7 +95,9 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
                 class: cls,
                 action: 'healed',
                 found: `paid at the terminal; ${c.why}; ${bitrixSide}`,
-                done: `payment handed to ${outcome.workflowId}${cls === 'payment-without-fiscal-receipt' ? ' (it fiscalizes, then records the payment)' : ''}`,
+                done: `payment handed to ${outcome.workflowId}${healedFiscalText(c)}`,
+                // A terminal that fiscalizes printed its receipt at the time: nothing to correct.
+                ...(c.fiscalMode === 'terminal' ? {} : correctionOf(c.fiscalMode)),
               },
         );
         if (pos?.paid && pos.sum !== c.payment.amount) {
@@ -166,6 +175,16 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
       };
     },
   });
+
+  /** What the healed payment's receipt will be: a correction receipt at a cloud register, or one for the terminal's / 1C's side. */
+  function healedFiscalText(c: OrderCandidate): string {
+    if (c.fiscalMode === 'atol' || c.fiscalMode === 'ferma') {
+      const register = c.fiscalMode === 'atol' ? 'ATOL Online sell_correction' : 'Ferma IncomeCorrection';
+      return ` (its receipt was not issued at the time: it issues a correction receipt, ${register} ${cloudCorrectionExternalId(c.orderId, 1)}, basis "self", act ${correctionActNumber(c.orderId)}, then records the payment)`;
+    }
+    if (c.fiscalMode === '1c') return ` (it waits for 1C:Retail's receipt and records the payment; if 1C:Retail did not print it at the time, the correction receipt must be made there, act ${correctionActNumber(c.orderId)}, and confirmed through the middleware)`;
+    return '';
+  }
 
   async function checkPaidPayment(p: BitrixPayment, order: Seen | undefined, matchedReceipt: boolean, workflows: Workflows): Promise<ReportItem | undefined> {
     const base = { key: p.orderId, orderId: p.orderId, bitrixAmount: p.sum, ...(p.datePaid ? { at: new Date(p.datePaid).toISOString() } : {}) };

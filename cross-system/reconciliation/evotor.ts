@@ -6,6 +6,7 @@ import type { EvotorCloudClient } from '../../activities/evotor/client';
 import { classifyErrors } from '../../activities/shared/activity-errors';
 import { cloudReceipt, type CloudReceipt } from './documents';
 import { posPaymentWorkflowId, refundWorkflowId, terminalReceiptWorkflowId } from '../../domain/workflow-ids';
+import { correctionActNumber } from '../../domain/fiscal';
 import { ReconciliationActivityDeps, ReconciledStore, OrderCandidate, TerminalPageOutcome, TerminalProgress, Workflows, ids, refusedItem } from './shared';
 
 /** Activities on the Evotor task queue: terminal documents, page by page, compared with our workflows. */
@@ -73,7 +74,8 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
           key: payment.receiptId,
           action: 'reported',
           found: 'the terminal\'s cloud document carries no fiscal data (the store fiscalizes on the terminal)',
-          done: 'Check the terminal\'s fiscal drive and the receipt at the OFD; print a correction receipt if none was issued.',
+          done: `Nothing was issued here: the store fiscalizes on the terminal, so the correction receipt must be made at the terminal (a sell correction on its fiscal drive, basis "self", by the seller's act — e.g. ${payment.orderId ? correctionActNumber(payment.orderId) : `POS-R-${payment.receiptId.slice(0, 8)}`}) once the receipt is confirmed missing at the OFD.`,
+          correction: 'at-terminal',
           ...ids(r, store.storeId),
         });
       }
@@ -101,7 +103,11 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
       }
       const orderId = payment.orderId;
       if (!orderId) {
-        const [outcome] = await take([{ payment, type: 'SELL', lines: r.lines }]);
+        // Should it pay an awaiting order of a cloud-register store, that order's receipt is late: the order's
+        // workflow issues a correction receipt for it (as for the order payments of bitrix.ts).
+        const cloud = store.fiscalMode === 'atol' || store.fiscalMode === 'ferma';
+        const found = cloud ? { ...payment, foundByReconciliationAt: new Date().toISOString() } : payment;
+        const [outcome] = await take([{ payment: found, type: 'SELL', lines: r.lines }]);
         if (outcome.status === 'duplicate') continue;
         if (outcome.status === 'rejected') {
           items.push(refusedItem('walk-in-not-recorded', payment.receiptId, outcome.reason, ids(r, store.storeId)));
@@ -112,7 +118,7 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
           key: payment.receiptId,
           action: 'healed',
           found: 'a sale without our order id that no workflow holds (its webhook never came)',
-          done: `receipt handed to ${outcome.workflowId} (matched to an awaiting order, or written off as a walk-in sale)`,
+          done: `receipt handed to ${outcome.workflowId} (matched to an awaiting order${cloud ? ', which then gets a correction receipt' : ''}, or written off as a walk-in sale)`,
           workflowId: outcome.workflowId,
           ...ids(r, store.storeId),
         });
@@ -144,7 +150,11 @@ export function createReconciliationTerminalActivities({ client, config, evotor,
           key: payment.receiptId,
           action: 'reported',
           found: `the order's payment workflow ended (${status.stage}${status.resolution ? `: ${status.resolution}` : ''}) without a fiscal receipt (fiscal mode ${store.fiscalMode})`,
-          done: store.fiscalMode === '1c' ? 'Check that 1C:Retail printed the receipt.' : `Issue the sale receipt (or a correction receipt) in the ${store.fiscalMode === 'atol' ? 'ATOL Online' : 'cloud register\'s'} account.`,
+          done:
+            store.fiscalMode === '1c'
+              ? `Check that 1C:Retail printed the receipt; if not, the correction receipt must be made in 1C:Retail (basis "self", act ${correctionActNumber(orderId)}).`
+              : `Nothing was issued: issue a correction receipt (basis "self", act ${correctionActNumber(orderId)}) by hand in the ${store.fiscalMode === 'atol' ? 'ATOL Online' : 'OFD.ru Ferma'} account.`,
+          ...(store.fiscalMode === '1c' ? { correction: 'in-1c' as const } : {}),
           workflowId: order.workflowId,
           ...ids(r, store.storeId),
         });

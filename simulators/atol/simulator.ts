@@ -7,10 +7,10 @@ import {
   type CallbackDelivery, type CloudRegisterSimulator, type CloudRegisterSimulatorOptions, type CloudRegisterState,
 } from '../shared/cloud-register';
 import { cloudRegisterFaultsSchema } from '../shared/request-faults';
-import { parseTimestamp, validateReceiptBody } from './validate';
+import { parseTimestamp, validateCorrectionBody, validateReceiptBody } from './validate';
 
 /**
- * ATOL Online v5 stand-in: tokens that expire, sell/sell_refund with v5 validation, idempotency by
+ * ATOL Online v5 stand-in: tokens that expire, sell/sell_refund/sell_correction with v5 validation, idempotency by
  * external_id (code 33), asynchronous processing to done/fail, reports, callbacks, a per-group rate limit
  * and injectable faults. Speaks the wire format of docs/external-apis.md §4.
  */
@@ -32,7 +32,7 @@ export interface AtolSimulatorOptions extends CloudRegisterSimulatorOptions {
 }
 
 /** What a request to the ATOL API is, for scoping faults: the token, a registration, or a report read. */
-export const atolFaultOperations = ['getToken', 'sell', 'sell_refund', 'report'] as const;
+export const atolFaultOperations = ['getToken', 'sell', 'sell_refund', 'sell_correction', 'report'] as const;
 export type AtolFaultOperation = (typeof atolFaultOperations)[number];
 
 /**
@@ -42,7 +42,7 @@ export type AtolFaultOperation = (typeof atolFaultOperations)[number];
 export const atolFaultsSchema = cloudRegisterFaultsSchema(atolFaultOperations);
 export type AtolFaults = z.infer<typeof atolFaultsSchema>;
 
-export type AtolSimOperation = 'sell' | 'sell_refund';
+export type AtolSimOperation = 'sell' | 'sell_refund' | 'sell_correction';
 export type AtolReceiptStatus = 'wait' | 'done' | 'fail';
 
 interface AtolErrorBody {
@@ -88,7 +88,7 @@ export interface AtolSimulator extends CloudRegisterSimulator<AtolSimulatorState
 }
 
 const OPERATIONS = new Set(['sell', 'sell_refund', 'sell_correction', 'buy', 'buy_refund', 'buy_correction']);
-const SUPPORTED: ReadonlySet<string> = new Set<AtolSimOperation>(['sell', 'sell_refund']);
+const SUPPORTED: ReadonlySet<string> = new Set<AtolSimOperation>(['sell', 'sell_refund', 'sell_correction']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ERR = {
@@ -262,12 +262,14 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     if (!req.is('application/json')) return sendError(res, 'mediaType');
     const parsed = parseJson(req.body);
     if (!parsed.ok) return sendError(res, 'badRequest', 'body is not JSON');
-    const invalid = validateReceiptBody(parsed.value);
+    const invalid = operation === 'sell_correction' ? validateCorrectionBody(parsed.value) : validateReceiptBody(parsed.value);
     if (invalid) {
       log.info({ operation, field: invalid.field }, 'atol-sim: receipt rejected by validation');
       return sendError(res, 'receiptValidation', `${invalid.field} (${invalid.reason})`);
     }
-    const body = parsed.value as Record<string, unknown> & { external_id: string; timestamp: string; receipt: ReceiptShape; service?: { callback_url?: string } };
+    const body = parsed.value as Record<string, unknown> & { external_id: string; timestamp: string; receipt?: ReceiptShape; correction?: ReceiptShape; service?: { callback_url?: string } };
+    // A correction carries the receipt's blocks under `correction` (validated above: exactly one is there).
+    const document = (body.receipt ?? body.correction)!;
     const lose = (): boolean => register.faults.loseAnswer(req, operation, { operation, externalId: body.external_id });
 
     const existing = byExternalId.get(body.external_id);
@@ -282,8 +284,8 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
       operation: operation as AtolSimOperation,
       status: 'wait',
       timestamp: body.timestamp,
-      total: body.receipt.total,
-      vat_types: [...new Set(body.receipt.items.map((i) => i.vat.type))],
+      total: document.total,
+      vat_types: [...new Set(document.items.map((i) => i.vat.type))],
       accepted_at: new Date().toISOString(),
       ...(body.service?.callback_url ? { callback_url: body.service.callback_url } : {}),
       body,
@@ -305,7 +307,11 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
       const all = [...receipts.values()].map((r) => structuredClone(r));
       return {
         groupCode: opts.groupCode,
-        receipts: { sell: all.filter((r) => r.operation === 'sell'), sell_refund: all.filter((r) => r.operation === 'sell_refund') },
+        receipts: {
+          sell: all.filter((r) => r.operation === 'sell'),
+          sell_refund: all.filter((r) => r.operation === 'sell_refund'),
+          sell_correction: all.filter((r) => r.operation === 'sell_correction'),
+        },
         ...register.commonState(),
       };
     },

@@ -29,6 +29,23 @@ export interface MethodContext {
   applicationToken: string;
   /** Counts an inner batch command, e.g. "batch:catalog.document.add". */
   count(name: string): void;
+  /** The user the inbound webhook acts as (author of what it adds). */
+  userId?: number;
+  /** Scopes granted to the webhook; undefined = every scope. */
+  scopes?: ReadonlySet<string>;
+}
+
+/** The scope a method needs (dev.1c-bitrix.ru/rest_help/rest_sum/premissions_scope.php): its module, the part before the first dot. */
+const SCOPED = new Set(['sale', 'catalog', 'crm', 'im']);
+export function requiredScope(method: string): string | undefined {
+  const module = method.split('.')[0] ?? '';
+  return SCOPED.has(module) ? module : undefined;
+}
+
+/** A webhook without the method's scope gets 403 insufficient_scope (with an empty description, as Bitrix sends it). */
+export function checkScope(ctx: MethodContext, method: string): void {
+  const scope = requiredScope(method);
+  if (scope && ctx.scopes && !ctx.scopes.has(scope)) throw new RestError(403, 'insufficient_scope', '');
 }
 
 type Params = Record<string, unknown>;
@@ -152,6 +169,40 @@ export const methods: Record<string, Handler> = {
   'crm.orderentity.list': ({ state }, p) =>
     list(p, [...state.deals.values()].flatMap((d) => d.orderIds.map((orderId) => ({ orderId, ownerId: d.id, ownerTypeId: 2 }))), 'orderEntity', 'orderId'),
 
+  'im.notify.system.add': ({ state }, p) => {
+    const userId = p.USER_ID ?? p.user_id;
+    if (userId === undefined || userId === null || userId === '') throw new RestError(400, 'USER_ID_EMPTY', 'Recipient is not specified');
+    const message = p.MESSAGE ?? p.message;
+    if (typeof message !== 'string' || message.trim() === '') throw new RestError(400, 'MESSAGE_EMPTY', 'Message text is empty');
+    const opt = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+    const n = state.addNotification({ userId: int(userId, 'USER_ID'), message, tag: opt(p.TAG ?? p.tag), subTag: opt(p.SUB_TAG ?? p.sub_tag) });
+    return { result: n.id };
+  },
+
+  // Since crm 23.100.0 only the lower-case `fields` key is accepted.
+  'crm.timeline.comment.add': ({ state, userId }, p) => {
+    const f = fields(p);
+    const entityType = String(f.ENTITY_TYPE ?? '').toLowerCase();
+    if (!['lead', 'deal', 'contact', 'company', 'order'].includes(entityType)) throw new RestError(400, 'ERROR_ARGUMENT', 'ENTITY_TYPE is not specified or not supported');
+    if (f.ENTITY_ID === undefined || f.ENTITY_ID === '') throw new RestError(400, 'ERROR_ARGUMENT', 'ENTITY_ID is not specified');
+    const comment = typeof f.COMMENT === 'string' ? f.COMMENT : '';
+    if (comment.trim() === '') throw new RestError(400, 'ERROR_ARGUMENT', 'COMMENT is empty');
+    return { result: state.addTimelineComment({ entityType, entityId: int(f.ENTITY_ID, 'ENTITY_ID'), comment, authorId: userId ?? 1 }).id };
+  },
+  'crm.timeline.comment.list': ({ state }, p) => {
+    const filter = (p.filter ?? {}) as Params;
+    if (filter.ENTITY_ID === undefined || !filter.ENTITY_TYPE) throw new RestError(400, 'ERROR_ARGUMENT', 'ENTITY_ID and ENTITY_TYPE are required in the filter');
+    const entityId = int(filter.ENTITY_ID, 'ENTITY_ID');
+    const entityType = String(filter.ENTITY_TYPE).toLowerCase();
+    const rows = [...state.timelineComments.values()]
+      .filter((c) => c.entityId === entityId && c.entityType === entityType)
+      .map((c) => ({ ID: String(c.id), CREATED: c.created, ENTITY_ID: String(c.entityId), ENTITY_TYPE: c.entityType, AUTHOR_ID: String(c.authorId), COMMENT: c.comment, FILES: null }));
+    // crm lists answer a bare array, pages of 50.
+    const start = Math.max(0, Number(p.start ?? 0) || 0);
+    const next = start + PAGE < rows.length ? start + PAGE : undefined;
+    return { result: rows.slice(start, start + PAGE), total: rows.length, ...(next !== undefined ? { next } : {}) };
+  },
+
   batch: runBatch,
 };
 
@@ -175,6 +226,7 @@ function runBatch(ctx: MethodContext, p: Params): MethodResult {
       if (method === 'batch') throw new RestError(400, 'ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage');
       const handler = methods[method];
       if (!handler) throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
+      checkScope(ctx, method);
       const out = handler(ctx, resolveRefs(parsePhpQuery(q), results) as Params);
       results[key] = out.result;
       if (out.total !== undefined) totals[key] = out.total;

@@ -6,8 +6,8 @@ import { createLogger, type Logger } from '../../lib/logger';
 import { EventSender, type EventDelivery } from './events';
 import { CashboxRegistry, type SimCashbox, type SimCashboxHandler, type SimCashboxRule, type SimCheck } from './cashbox';
 import { parsePhpQuery } from './php-query';
-import { methods, renderOrder, timeBlock, type MethodContext } from './rest';
-import { BitrixSimState, RestError, type CreateOrderInput, type SimDeal, type SimEventHandler, type SimOrder, type SimPaySystem, type SimStatus, type SimStock, type SimStore } from './state';
+import { checkScope, methods, renderOrder, timeBlock, type MethodContext } from './rest';
+import { BitrixSimState, RestError, type CreateOrderInput, type SimDeal, type SimEventHandler, type SimNotification, type SimTimelineComment, type SimOrder, type SimPaySystem, type SimStatus, type SimStock, type SimStore } from './state';
 
 export interface RateLimit {
   /** Requests drained from the bucket per second (cloud: 2). */
@@ -51,6 +51,8 @@ export interface BitrixSimulatorOptions {
   applicationToken?: string;
   memberId?: string;
   eventTimeoutMs?: number;
+  /** Scopes granted to the inbound webhook (e.g. ["sale", "catalog", "crm"]); default: every scope. */
+  scopes?: string[];
   logger?: Logger;
 }
 
@@ -63,6 +65,9 @@ export interface SimSnapshot {
   paySystems: SimPaySystem[];
   eventHandlers: SimEventHandler[];
   deals: SimDeal[];
+  notifications: SimNotification[];
+  notificationLog: SimNotification[];
+  timelineComments: SimTimelineComment[];
   inventoryAccounting: boolean;
   eventDeliveries: EventDelivery[];
   /** REST cashboxes: handlers, cashboxes, rules and the checks (each order's "Checks" tab). */
@@ -86,6 +91,8 @@ export interface BitrixSimulator {
   setFaults(faults: BitrixFaults): void;
   setRateLimit(limit: RateLimit | null): void;
   setInventoryAccounting(on: boolean): void;
+  /** The inbound webhook's scopes; null = every scope. */
+  setScopes(scopes: string[] | null): void;
   requestCounts(): RequestCounts;
   eventDeliveries(): EventDelivery[];
   /** Waits until every event delivery started so far has an outcome. */
@@ -151,6 +158,8 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     state,
     applicationToken,
     count: (name) => (counts.byMethod[name] = (counts.byMethod[name] ?? 0) + 1),
+    userId: Number(userId),
+    scopes: opts.scopes ? new Set(opts.scopes) : undefined,
   };
 
   const pickFault = (method: string): 'error' | 'timeout' | 'applyThenLose' | null => {
@@ -190,6 +199,12 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       params = readParams(req);
     } catch {
       return sendError(res, 400, 'ERROR_ARGUMENT', 'Request body is not valid JSON');
+    }
+    try {
+      checkScope(ctx, method);
+    } catch (e) {
+      if (e instanceof RestError) return sendError(res, e.status, e.code, e.description);
+      throw e;
     }
     const fault = pickFault(method);
     if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
@@ -268,6 +283,9 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     setInventoryAccounting: (on) => {
       state.inventoryAccounting = on;
     },
+    setScopes: (scopes) => {
+      ctx.scopes = scopes ? new Set(scopes) : undefined;
+    },
     requestCounts: () => structuredClone(counts),
     eventDeliveries: () => events.deliveries.map((d) => ({ ...d })),
     flushEvents: () => Promise.all([events.flush(), cashbox.flush()]).then(() => undefined),
@@ -292,6 +310,9 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       paySystems: [...state.paySystems.values()],
       eventHandlers: [...state.eventHandlers.values()],
       deals: [...state.deals.values()],
+      notifications: [...state.notifications.values()],
+      notificationLog: [...state.notificationLog],
+      timelineComments: [...state.timelineComments.values()],
       inventoryAccounting: state.inventoryAccounting,
       eventDeliveries: events.deliveries,
       cashboxes: {
@@ -308,6 +329,7 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       counts = emptyCounts();
       faults = {};
       bucket = initialRateLimit ? new LeakyBucket(initialRateLimit) : null;
+      ctx.scopes = opts.scopes ? new Set(opts.scopes) : undefined;
     },
     close: async () => {
       for (const res of hanging) res.socket?.destroy();
@@ -331,8 +353,9 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     sim.setFaults(b);
     return { faults };
   });
-  adminRoute('/settings', (b: { rateLimit?: RateLimit | null; inventoryAccounting?: boolean }) => {
+  adminRoute('/settings', (b: { rateLimit?: RateLimit | null; inventoryAccounting?: boolean; scopes?: string[] | null }) => {
     if (b.rateLimit !== undefined) sim.setRateLimit(b.rateLimit);
+    if (b.scopes !== undefined) sim.setScopes(b.scopes);
     if (b.inventoryAccounting !== undefined) sim.setInventoryAccounting(b.inventoryAccounting);
     return { rateLimit: bucket?.limit ?? null, inventoryAccounting: state.inventoryAccounting };
   });

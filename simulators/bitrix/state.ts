@@ -193,6 +193,26 @@ export interface SimEventHandler {
   applicationToken: string;
 }
 
+/** A system notification (im.notify.system.add) as the recipient sees it. */
+export interface SimNotification {
+  id: number;
+  userId: number;
+  message: string;
+  tag?: string;
+  subTag?: string;
+  at: string;
+}
+
+/** A comment in a CRM item's timeline (crm.timeline.comment.*). */
+export interface SimTimelineComment {
+  id: number;
+  entityType: string;
+  entityId: number;
+  comment: string;
+  authorId: number;
+  created: string;
+}
+
 export interface SimDeal {
   id: number;
   title: string;
@@ -208,6 +228,8 @@ export interface CreateOrderInput {
   currency?: string;
   statusId?: string;
   userId?: number;
+  /** The manager responsible for the order (sale.order.get `responsibleId`); default none. */
+  responsibleId?: number;
   xmlId?: string;
   basket: {
     productId: number | string;
@@ -241,6 +263,11 @@ export class BitrixSimState {
   paySystems = new Map<number, SimPaySystem>();
   eventHandlers = new Map<number, SimEventHandler>();
   deals = new Map<number, SimDeal>();
+  /** Notifications the users have now (a TAG repeated replaces the older one). */
+  notifications = new Map<number, SimNotification>();
+  /** Every notification ever added, replaced ones included. */
+  notificationLog: SimNotification[] = [];
+  timelineComments = new Map<number, SimTimelineComment>();
   inventoryAccounting = true;
   /** Told of every payment update with the payment as it was before: the REST cashboxes make checks from it. */
   onPaymentUpdated?: (order: SimOrder, payment: SimPayment, before: Pick<SimPayment, 'paid' | 'isReturn'>) => void;
@@ -259,9 +286,12 @@ export class BitrixSimState {
     this.paySystems.clear();
     this.eventHandlers.clear();
     this.deals.clear();
+    this.notifications.clear();
+    this.notificationLog = [];
+    this.timelineComments.clear();
     this.inventoryAccounting = true;
     // Different ranges per entity, so an order id never passes for an account number by accident.
-    this.seq = { order: 200, account: 355, basket: 250, payment: 120, shipment: 330, shipmentItem: 310, reservation: 30, property: 1500, store: 0, stock: 0, document: 0, element: 140, handler: 0, deal: 0 };
+    this.seq = { order: 200, account: 355, basket: 250, payment: 120, shipment: 330, shipmentItem: 310, reservation: 30, property: 1500, store: 0, stock: 0, document: 0, element: 140, handler: 0, deal: 0, notification: 1700, comment: 900 };
     for (const s of [
       { id: 'N', type: 'O', sort: 100, name: 'Принят, ожидается оплата' },
       { id: 'F', type: 'O', sort: 200, name: 'Выполнен' },
@@ -344,6 +374,22 @@ export class BitrixSimState {
     return count;
   }
 
+  /** Bitrix deletes the notifications that carry the same TAG before it adds the new one ("unique within the system"). */
+  addNotification(input: { userId: number; message: string; tag?: string; subTag?: string }): SimNotification {
+    if (input.tag) for (const [id, n] of this.notifications) if (n.tag === input.tag) this.notifications.delete(id);
+    const n: SimNotification = { id: this.next('notification'), ...input, at: new Date().toISOString() };
+    this.notifications.set(n.id, n);
+    this.notificationLog.push({ ...n });
+    return n;
+  }
+
+  addTimelineComment(input: { entityType: string; entityId: number; comment: string; authorId: number }): SimTimelineComment {
+    if (input.entityType === 'deal' && !this.deals.has(input.entityId)) throw new RestError(400, 'NOT_FOUND', 'Element not found');
+    const c: SimTimelineComment = { id: this.next('comment'), ...input, created: bitrixDate(Date.now()) };
+    this.timelineComments.set(c.id, c);
+    return c;
+  }
+
   addDeal(input: { id?: number; title?: string; stageId?: string; orderIds?: number[] }): SimDeal {
     const id = input.id ?? this.next('deal');
     const deal: SimDeal = { id, title: input.title ?? `Deal #${id}`, stageId: input.stageId ?? 'NEW', orderIds: input.orderIds ?? [] };
@@ -392,7 +438,7 @@ export class BitrixSimState {
       deducted: false,
       comments: '',
       xmlId: input.xmlId ?? '',
-      responsibleId: null,
+      responsibleId: input.responsibleId ?? null,
       dateInsert: now,
       dateUpdate: now,
       dateStatus: now,

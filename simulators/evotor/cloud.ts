@@ -76,6 +76,8 @@ export interface SellInput {
   amountOverride?: string | number;
   /** When the sale happened (ms or ISO); default now. */
   at?: number | string;
+  /** The terminal's fiscal drive did not print the receipt: the cloud document carries no fiscal data. */
+  unprinted?: boolean;
 }
 
 export interface PayPushInput {
@@ -409,6 +411,7 @@ export class EvotorCloud {
       extras: input.extras ?? {},
       amountOverride: optionalKopecks(input.amountOverride),
       at: input.at,
+      ...(input.unprinted ? { unprinted: true } : {}),
     });
   }
 

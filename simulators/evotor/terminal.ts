@@ -157,6 +157,8 @@ export interface RingInput {
   amountOverride?: Kopecks;
   /** PAYBACK: the sale it refunds. */
   base?: { id: string; number: number };
+  /** The fiscal drive did not print it (drive failure, cashier's mistake): no fiscal data in the documents. */
+  unprinted?: boolean;
 }
 
 /** Rings a receipt: advances the fiscal drive's counters and builds both of its outside shapes. */
@@ -227,7 +229,8 @@ export function ringReceipt(t: Terminal, input: RingInput, ctx: DocumentContext)
     print_groups: [
       { id: DEFAULT_PRINT_GROUP_ID, type: 'CASH_RECEIPT', org_name: null, org_inn: null, org_address: null, taxation_system: null },
     ],
-    pos_print_results: [
+    // A drive that failed to print leaves the cloud document without fiscal data.
+    ...(input.unprinted ? {} : { pos_print_results: [
       {
         receipt_number: receiptNumber,
         document_number: registerDocumentNumber,
@@ -243,7 +246,7 @@ export function ringReceipt(t: Terminal, input: RingInput, ctx: DocumentContext)
         print_group_id: DEFAULT_PRINT_GROUP_ID,
         check_sum: rub(payable),
       },
-    ],
+    ] }),
     sum: rub(total),
     result_sum: rub(payable),
   };

@@ -10,7 +10,7 @@ import { cloudRegisterFaultsSchema } from '../shared/request-faults';
 import { validateReceiptBody, validateStatusBody } from './validate';
 
 /**
- * OFD.ru Ferma stand-in: login/password tokens that expire, Income/IncomeReturn with Ferma's validation,
+ * OFD.ru Ferma stand-in: login/password tokens that expire, Income/IncomeReturn/IncomeCorrection with Ferma's validation,
  * idempotency by InvoiceId (code 1019), receipts that go NEW → PROCESSED → CONFIRMED (or KKT_ERROR) over
  * time, status by ReceiptId or InvoiceId, callbacks, a per-account rate limit and injectable faults.
  * Speaks the wire format of docs/external-apis.md §4 under `/api`.
@@ -47,7 +47,7 @@ export type FermaFaultOperation = (typeof fermaFaultOperations)[number];
 export const fermaFaultsSchema = cloudRegisterFaultsSchema(fermaFaultOperations);
 export type FermaFaults = z.infer<typeof fermaFaultsSchema>;
 
-export type FermaSimReceiptType = 'Income' | 'IncomeReturn';
+export type FermaSimReceiptType = 'Income' | 'IncomeReturn' | 'IncomeCorrection';
 export type FermaSimStage = 'NEW' | 'PROCESSED' | 'CONFIRMED' | 'KKT_ERROR';
 const STATUS_CODE: Record<FermaSimStage, number> = { NEW: 0, PROCESSED: 1, CONFIRMED: 2, KKT_ERROR: 3 };
 const STAGE_MESSAGE: Record<Exclude<FermaSimStage, 'KKT_ERROR'>, string> = {
@@ -310,7 +310,11 @@ export async function startFermaSimulator(opts: FermaSimulatorOptions): Promise<
     snapshot: (): FermaSimulatorState => {
       const all = [...receipts.values()].map((r) => structuredClone(r));
       return {
-        receipts: { Income: all.filter((r) => r.type === 'Income'), IncomeReturn: all.filter((r) => r.type === 'IncomeReturn') },
+        receipts: {
+          Income: all.filter((r) => r.type === 'Income'),
+          IncomeReturn: all.filter((r) => r.type === 'IncomeReturn'),
+          IncomeCorrection: all.filter((r) => r.type === 'IncomeCorrection'),
+        },
         ...register.commonState(),
       };
     },

@@ -10,10 +10,10 @@ import {
 export { toKopecks } from '../shared/validation';
 export type { ValidationFailure } from '../shared/validation';
 
-export const RECEIPT_TYPES = new Set(['Income', 'IncomeReturn']);
+export const RECEIPT_TYPES = new Set(['Income', 'IncomeReturn', 'IncomeCorrection']);
 /** Types Ferma has that this simulator does not process. */
 export const OTHER_RECEIPT_TYPES = new Set([
-  'IncomePrepayment', 'IncomeReturnPrepayment', 'IncomeCorrection', 'IncomeReturnCorrection',
+  'IncomePrepayment', 'IncomeReturnPrepayment', 'IncomeReturnCorrection',
   'BuyCorrection', 'ExpenseReturnCorrection', 'Expense', 'ExpenseReturn',
 ]);
 export const VATS = new Set([
@@ -78,6 +78,8 @@ function check(body: unknown, inns: ReadonlySet<string> | undefined): void {
   if (email && !EMAIL.test(email)) throw new Invalid(`${at}.Email`, 'not an email address');
   if (phone && !PHONE.test(phone)) throw new Invalid(`${at}.Phone`, '10 to 15 digits with an optional leading +');
   optionalString(receipt.BillAddress, `${at}.BillAddress`, 256);
+  if (request.Type === 'IncomeCorrection') checkCorrectionInfo(receipt.CorrectionInfo, `${at}.CorrectionInfo`);
+  else if (receipt.CorrectionInfo !== undefined && receipt.CorrectionInfo !== null) throw new Invalid(`${at}.CorrectionInfo`, 'only for correction receipts');
 
   const items = array(receipt.Items, `${at}.Items`, 1, 100);
   let itemsTotal = 0;
@@ -106,6 +108,23 @@ function check(body: unknown, inns: ReadonlySet<string> | undefined): void {
     });
     if (paid !== itemsTotal) throw new Invalid(`${at}.PaymentItems`, 'sum of payments ≠ sum of items');
   }
+}
+
+/** The basis of a correction receipt: Type SELF | INSTRUCTION, ReceiptDate dd.MM.yyyy (a real day), ReceiptId (required by INSTRUCTION). */
+function checkCorrectionInfo(value: unknown, at: string): void {
+  const info = object(value, at);
+  if (info.Type !== 'SELF' && info.Type !== 'INSTRUCTION') throw new Invalid(`${at}.Type`, 'SELF or INSTRUCTION');
+  if (typeof info.ReceiptDate !== 'string' || !isRealDate(info.ReceiptDate)) throw new Invalid(`${at}.ReceiptDate`, 'required date dd.MM.yyyy');
+  const number = optionalString(info.ReceiptId, `${at}.ReceiptId`, 32);
+  if (info.Type === 'INSTRUCTION' && !number) throw new Invalid(`${at}.ReceiptId`, 'required for a correction by instruction');
+  optionalString(info.Description, `${at}.Description`, 256);
+}
+
+function isRealDate(text: string): boolean {
+  const m = /^(\d{2})\.(\d{2})\.(\d{4})$/.exec(text);
+  if (!m) return false;
+  const [, dd, mm, yyyy] = m.map(Number);
+  return mm >= 1 && mm <= 12 && dd >= 1 && dd <= new Date(Date.UTC(yyyy, mm, 0)).getUTCDate();
 }
 
 function isIntIn(value: unknown, min: number, max: number): boolean {

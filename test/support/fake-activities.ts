@@ -1,4 +1,5 @@
 import type { RefundLookupActivities } from '../../cross-system/refund-lookup';
+import type { NotificationActivities } from '../../activities/bitrix/notifications';
 import type { BitrixActivities, OrderContext } from '../../activities/bitrix/activities';
 import type { TerminalActivities } from '../../activities/terminals/activities';
 import type { AtolActivities } from '../../activities/atol/activities';
@@ -50,7 +51,7 @@ export function fakeWorld(overrides: Partial<FakeWorld> = {}): FakeWorld {
 }
 
 export function fakeActivities(world: FakeWorld): {
-  bitrix: BitrixActivities & WalkInActivities;
+  bitrix: BitrixActivities & WalkInActivities & NotificationActivities;
   evotor: TerminalActivities;
   fiscal: AtolActivities;
   temporal: TemporalActivities & Pick<RefundLookupActivities, 'recordOrderSale'>;
@@ -93,6 +94,8 @@ export function fakeActivities(world: FakeWorld): {
       },
       deductWalkInBatch: async (input) =>
         log('deductWalkInBatch', input, input.receipts.map((r) => ({ receiptKey: r.key, outcome: 'deducted' as const, documentId: '77' }))),
+      notifyProblem: async (notice) => log('notifyProblem', notice, { outcome: 'sent' as const, userId: '1', notificationId: String(world.calls.length), dealTimeline: false }),
+      commentProblemOnDeals: async (notice) => log('commentProblemOnDeals', notice, { dealIds: [] }),
     },
     temporal: {
       findAwaitingOrders: async (input) => log('findAwaitingOrders', input, { storeId: 'msk-1', candidates: [] }),
@@ -104,6 +107,8 @@ export function fakeActivities(world: FakeWorld): {
     },
     fiscal: {
       registerAtolSell: async (input) => log('registerAtolSell', input, { uuid: `uuid-${input.externalId}`, alreadyAccepted: false }),
+      registerAtolCorrection: async (input) =>
+        log('registerAtolCorrection', input, { uuid: `uuid-${input.externalId}`, alreadyAccepted: false, basis: { type: 'self' as const, actDate: '01.12.2026', actNumber: input.actNumber } }),
       getAtolReport: async (input) => {
         const report = world.atolReports[Math.min(reportIndex++, world.atolReports.length - 1)];
         return log('getAtolReport', input, report);

@@ -65,7 +65,7 @@ export function startPaymentRun(orderId: string) {
   const storeScoped = patched('store-scoped-payments');
   const foreign = (payment: TerminalPayment) => storeScoped && loaded?.store !== undefined && !paymentBelongsToStore(payment, loaded.store);
 
-  const { describe, enter, stopForPerson } = stages<PaymentStage, PosPaymentStatus>(state, () => {
+  const { describe, enter, stopForPerson, noticesSent } = stages<PaymentStage, PosPaymentStatus>(state, () => {
     const head = [
       `**Order ${state.accountNumber ?? orderId}** (Bitrix id ${orderId})${state.storeId ? ` at ${state.storeId}` : ''}${state.fiscalMode ? `, fiscal mode ${state.fiscalMode}` : ''}`,
       `Stage: **${state.stage}** since ${state.stageSince}`,
@@ -73,8 +73,10 @@ export function startPaymentRun(orderId: string) {
     if (state.total !== undefined)
       head.push(`Paid at terminal: ${kopecksToRubles(state.paidAmount)} of ${kopecksToRubles(state.total)} ${state.currency ?? ''}`.trim());
     if (state.alreadyPaidInBitrix) head.push('Bitrix already showed the payment as paid (e.g. by the 1C exchange).');
+    if (state.payments.some((p) => p.foundByReconciliationAt))
+      head.push('A payment was found by reconciliation (its webhook never came): its receipt was not issued at the time, so a cloud register issues a correction receipt.');
     return { head, tail: state.fiscal ? [`Fiscal receipt: ${fiscalSummary(state.fiscal)}`] : [] };
-  });
+  }, () => ({ subject: `Order ${state.accountNumber ?? orderId} (Bitrix id ${orderId})`, orderId, storeId: state.storeId }));
 
   setHandler(statusQuery, () => state);
   setHandler(paymentReceivedSignal, (payment) => {
@@ -185,6 +187,7 @@ export function startPaymentRun(orderId: string) {
     describe,
     enter,
     needsAttention,
+    noticesSent,
     step: stepRunner(needsAttention),
   };
 }

@@ -47,7 +47,7 @@ export function startRefundRun(input: RefundInput) {
     resolveRefusal: (stage) => (stage === 'NEEDS_ATTENTION' ? undefined : `only a refund in NEEDS_ATTENTION can be resolved by hand (stage is ${stage})`),
   });
 
-  const { describe, enter, stopForPerson } = stages<RefundStage, RefundStatus>(state, () => {
+  const { describe, enter, stopForPerson, noticesSent } = stages<RefundStage, RefundStatus>(state, () => {
     const sale = state.sale?.kind === 'order'
       ? `order ${state.sale.accountNumber ?? state.sale.orderId} (Bitrix id ${state.sale.orderId})`
       : state.sale?.kind === 'walk-in'
@@ -68,7 +68,11 @@ export function startRefundRun(input: RefundInput) {
       );
     if (state.done.length) head.push(`Done:\n${state.done.map((d) => `- ${d}`).join('\n')}`);
     return { head, tail: state.fiscal ? [`Fiscal refund receipt: ${fiscalSummary(state.fiscal)}`] : [] };
-  });
+  }, () => ({
+    subject: `Refund ${refund.receiptId} of ${kopecksToRubles(refund.amount)} ${refund.currency}${state.sale?.kind === 'order' ? ` (order ${state.sale.accountNumber ?? state.sale.orderId})` : ''}`,
+    orderId: state.sale?.kind === 'order' ? state.sale.orderId : undefined,
+    storeId: state.storeId,
+  }));
 
   /** Stops in NEEDS_ATTENTION until a person retries (returns) or resolves (throws Finish). */
   async function needsAttention(stepName: string, message: string, action: string): Promise<void> {
@@ -112,6 +116,7 @@ export function startRefundRun(input: RefundInput) {
     describe,
     enter,
     needsAttention,
+    noticesSent,
     step: stepRunner(needsAttention),
     waitFor,
   };
