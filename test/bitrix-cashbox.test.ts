@@ -169,6 +169,23 @@ describe('Bitrix REST cashbox: receipts in the order\'s "Checks" tab', () => {
     await expect(stack.client.workflow.getHandle(bitrixCashboxCheckWorkflowId(check.uuid)).describe()).rejects.toThrow();
   });
 
+  it('a check whose sale is closed by hand without a receipt stops for a person: nothing applied, CHECK_URL says why', async () => {
+    const order = stack.bitrix.createOrder({ statusId: 'N', basket: [{ ...BEANS, quantity: 3, reservations: [{ storeId: STORES.msk.warehouse, quantity: 3 }] }], payments: [{ paySystemId: 10 }] });
+    await waitForOrderStage(stack, order.id, 'AWAITING_PAYMENT');
+    const check = stack.bitrix.addCheckByHand({ orderId: order.id, type: 'sell' });
+    await eventually(async () => ((await checkStage(check.uuid).catch(() => undefined))?.stage === 'FISCALIZING' ? true : undefined), 'the check waiting');
+    const resolved = await postJson(`${stack.apiUrl}/api/orders/${order.id}/resolve`, { note: 'paid in cash, receipt by hand' }, { authorization: `Bearer ${stack.adminApiKey}` });
+    expect(resolved.status).toBe(200);
+    const stopped = await eventually(async () => {
+      const s = await checkStage(check.uuid);
+      return s.stage === 'NEEDS_ATTENTION' ? s : undefined;
+    }, 'the check stopped for a person');
+    expect(stopped.problem?.message).toMatch(new RegExp(`pos-payment:${order.id} ended \\(COMPLETED\\) without fiscal data`));
+    expect(check).toMatchObject({ status: 'P', applyCount: 0, linkParams: null });
+    const status = await postForm<Record<string, unknown>>(`${stack.apiUrl}${CHECK_PATH}?key=${checkUrlKey(stack.bitrixCashboxSecret)}`, buildPhpQuery({ uuid: check.uuid }));
+    expect(status.body).toMatchObject({ STATUS: 'ERROR', ERROR: expect.stringContaining('without fiscal data') });
+  });
+
   it('refuses a check for a payment it does not know, naming the reason, and starts nothing', async () => {
     const uuid = 'check|portal.example.ru|9001';
     const res = await print(printRequest({ token: token('msk-1'), store: 'msk-1', uuid, total_sum: '12345.67' }));

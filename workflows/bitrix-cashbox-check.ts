@@ -1,5 +1,6 @@
-import { defineQuery, proxyActivities, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, log, proxyActivities, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BitrixCashboxActivities } from '../activities/bitrix/cashbox';
+import type { NotificationActivities } from '../activities/bitrix/notifications';
 import type { createCashboxLookupActivities } from '../cross-system/bitrix-cashbox';
 import type { CashboxCheckInput, CashboxCheckStage, CashboxCheckStatus } from '../domain/bitrix-cashbox';
 import { PosOrderId, PosReceiptId, PosStage, PosStageSince, PosStore, PosTotal } from '../domain/search-attributes';
@@ -13,6 +14,7 @@ const lookup = proxyActivities<ReturnType<typeof createCashboxLookupActivities>>
   retry: OUTSIDE_SYSTEM_RETRY,
 });
 const bitrix = proxyActivities<BitrixCashboxActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: OUTSIDE_SYSTEM_RETRY });
+const notifier = proxyActivities<NotificationActivities>({ taskQueue: TASK_QUEUES.bitrix, startToCloseTimeout: '1m', scheduleToCloseTimeout: '30m', retry: OUTSIDE_SYSTEM_RETRY });
 
 export const cashboxCheckStatusQuery = defineQuery<CashboxCheckStatus>('status');
 
@@ -69,6 +71,7 @@ export async function bitrixCashboxCheckWorkflow(input: CashboxCheckInput): Prom
         at: now(),
       };
       enter('NEEDS_ATTENTION');
+      await tellManager(input, state.problem);
       return state;
     }
     await sleep(delay);
@@ -79,4 +82,25 @@ export async function bitrixCashboxCheckWorkflow(input: CashboxCheckInput): Prom
   await bitrix.applyBitrixCashboxCheck({ uuid: input.uuid, fiscal: state.fiscal });
   enter('COMPLETED');
   return state;
+}
+
+/** The check's problem as a Bitrix notification (docs: Notifications in Bitrix), when they are on; best effort. */
+async function tellManager(input: CashboxCheckInput, problem: NonNullable<CashboxCheckStatus['problem']>): Promise<void> {
+  const { workflowId, runId } = workflowInfo();
+  try {
+    await notifier.notifyProblem({
+      key: `${workflowId}#1`,
+      event: 'problem',
+      workflowId,
+      runId,
+      subject: `Bitrix check ${input.uuid} (${input.orderId ? `order ${input.orderId}` : `refund ${input.refundReceiptId ?? ''}`})`,
+      orderId: input.orderId,
+      storeId: input.storeId,
+      step: 'answer the Bitrix check',
+      message: problem.message,
+      action: problem.action,
+    });
+  } catch (err) {
+    log.warn('problem notice not sent', { workflowId, error: (err as Error).message });
+  }
 }
