@@ -19,6 +19,7 @@ import { installTemporalRuntime } from '../lib/temporal-runtime';
 import type { TemporalTarget } from '../lib/temporal-connection';
 import type { Tracing } from '../lib/tracing';
 import { handoverMetricsInterceptor } from '../api/metrics';
+import { cashboxNumberOfStore } from '../domain/bitrix-cashbox';
 
 export interface StackOptions {
   env: EnvConfig;
@@ -95,7 +96,7 @@ function seedBitrix(sim: BitrixSimulator, config: PosConfig): void {
  */
 function seedCashboxRules(sim: BitrixSimulator, config: PosConfig): void {
   for (const cashbox of sim.cashbox.cashboxes.values()) {
-    const store = config.stores.find((s) => `pos-bridge:${s.id}` === cashbox.numberKkm);
+    const store = config.stores.find((s) => cashboxNumberOfStore(s.id) === cashbox.numberKkm);
     if (!store || sim.cashbox.rules.some((r) => r.cashboxId === cashbox.id)) continue;
     sim.addCashboxRule({ cashboxId: cashbox.id, paySystemIds: config.bitrix.posPaySystemIds.map(Number), storeIds: [Number(store.bitrixStoreId)] });
   }
