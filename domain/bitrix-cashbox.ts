@@ -21,16 +21,6 @@ export function storeOfCashboxNumber(numberKkm: string): string | undefined {
   return /^pos-bridge:([A-Za-z0-9_.-]{1,64})$/.exec(numberKkm)?.[1];
 }
 
-/** Bitrix's check uuid (`check|<portal host>|<check id>`, CashboxRest::buildUuid), bounded for a workflow id. */
-const CHECK_UUID = /^check\|[A-Za-z0-9.:-]{1,200}\|[1-9][0-9]{0,17}$/;
-export const CHECK_UUID_MAX_LENGTH = 230;
-
-export function checkUuidProblem(raw: string): string | undefined {
-  if (raw.length > CHECK_UUID_MAX_LENGTH) return `at most ${CHECK_UUID_MAX_LENGTH} characters (got ${raw.length})`;
-  if (CHECK_UUID.test(raw)) return undefined;
-  return 'a Bitrix check uuid "check|<portal host>|<check id>"';
-}
-
 /** Which of our records answers a check type: a sale (sell) or a refund (sellreturn, sellreturncash). */
 export type CheckKind = 'sale' | 'refund';
 
