@@ -35,6 +35,7 @@ runMain(logger, async () => {
     middlewareKeys: parseSigningKeys(env.MIDDLEWARE_KEYS),
     lifecycle,
     reportsDir: reportsDirOf(env),
+    bitrixCashboxSecret: env.BITRIX_CASHBOX_SECRET,
   });
   const { server, url } = await listen(app, env.API_PORT, env.API_HOST);
   logger.info({ url, temporal: target.describe }, 'API listening');

@@ -16,6 +16,8 @@ import { walkInDeductionsWorkflowId } from '../domain/workflow-ids';
 /** The door a request went to: a fixed name (never a path with ids in it). */
 export function doorOf(path: string): string {
   if (path === '/webhooks/bitrix') return 'bitrix';
+  if (path === '/webhooks/bitrix/cashbox/print') return 'bitrix_cashbox_print';
+  if (path === '/webhooks/bitrix/cashbox/check') return 'bitrix_cashbox_check';
   if (path === '/webhooks/evotor/receipts') return 'evotor';
   if (path === '/middleware/v1/receipts/batch') return 'middleware_receipts';
   if (path === '/middleware/v1/orders') return 'middleware_orders';

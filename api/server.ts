@@ -5,6 +5,7 @@ import type { Logger } from '../lib/logger';
 import { adminRouter } from './routes/admin';
 import { fiscalCallbacksRouter } from './routes/fiscal-callbacks';
 import { bitrixWebhookRouter } from './routes/bitrix-webhook';
+import { bitrixCashboxRouter } from './routes/bitrix-cashbox';
 import { evotorWebhookRouter } from './routes/evotor-webhook';
 import { middlewareRouter } from './routes/middleware';
 import { reconciliationRouter } from './routes/reconciliation';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   lifecycle?: ApiLifecycle;
   /** The reconciliation report archive (REPORTS_DIR), served at /api/reconciliation/archive. */
   reportsDir?: string;
+  /** BITRIX_CASHBOX_SECRET: the Bitrix REST cashboxes' print and check requests (unset: refused). */
+  bitrixCashboxSecret?: string;
 }
 
 export interface ApiLifecycle {
@@ -56,6 +59,7 @@ export function createApi(deps: ApiDeps): express.Express {
     }
   });
   app.use(bitrixWebhookRouter({ client: deps.client, applicationToken: deps.bitrixApplicationToken, maxEventAgeMs: deps.bitrixEventMaxAgeMs, logger: deps.logger }));
+  app.use(bitrixCashboxRouter({ client: deps.client, config: deps.config, masterSecret: deps.bitrixCashboxSecret, logger: deps.logger }));
   app.use(evotorWebhookRouter({ client: deps.client, webhookTokens: deps.evotorWebhookTokens, config: deps.config, logger: deps.logger }));
   app.use(middlewareRouter({ client: deps.client, config: deps.config, keys: deps.middlewareKeys, logger: deps.logger }));
   app.use(fiscalCallbacksRouter({ client: deps.client, logger: deps.logger }));

@@ -12,7 +12,7 @@ import { startAtolSimulator, type AtolSimulator } from '../simulators/atol';
 import { startBitrixSimulator, type BitrixSimulator } from '../simulators/bitrix';
 import { startEvotorSimulator, type EvotorSimulator } from '../simulators/evotor/simulator';
 import { startFermaSimulator, type FermaSimulator } from '../simulators/ferma';
-import { createWorkers, runWorkers, type TaskQueue } from '../workers/worker';
+import { createWorkers, registerBitrixCashboxes, runWorkers, type TaskQueue } from '../workers/worker';
 import { durationMs, resolveCompanyCredentials, type EnvConfig, type PosConfig } from '../lib/config';
 import { createCompanyClients } from './clients';
 import type { Logger } from '../lib/logger';
@@ -20,6 +20,7 @@ import { installTemporalRuntime } from '../lib/temporal-runtime';
 import type { TemporalTarget } from '../lib/temporal-connection';
 import type { Tracing } from '../lib/tracing';
 import { handoverMetricsInterceptor } from '../api/metrics';
+import { cashboxNumberOfStore } from '../domain/bitrix-cashbox';
 
 export interface StackOptions {
   env: EnvConfig;
@@ -59,6 +60,8 @@ export interface Stack {
   middlewareKeys: string;
   bitrixAppToken: string;
   evotorWebhookToken: string;
+  /** BITRIX_CASHBOX_SECRET (sandbox: generated): the stores' cashbox tokens derive from it. */
+  bitrixCashboxSecret: string;
   /** Present when the outside system is simulated (its URL was not configured). */
   bitrix?: BitrixSimulator;
   evotor?: EvotorSimulator;
@@ -94,6 +97,18 @@ function seedBitrix(sim: BitrixSimulator, config: PosConfig): void {
 }
 
 /**
+ * What the shop's administrator does once the bridge registered its cashboxes: each store's cashbox prints the
+ * checks of the pickup-point pay systems for orders reserved at the store's warehouse (README: cashbox rules).
+ */
+function seedCashboxRules(sim: BitrixSimulator, config: PosConfig): void {
+  for (const cashbox of sim.cashbox.cashboxes.values()) {
+    const store = config.stores.find((s) => cashboxNumberOfStore(s.id) === cashbox.numberKkm);
+    if (!store || sim.cashbox.rules.some((r) => r.cashboxId === cashbox.id)) continue;
+    sim.addCashboxRule({ cashboxId: cashbox.id, paySystemIds: config.bitrix.posPaySystemIds.map(Number), storeIds: [Number(store.bitrixStoreId)] });
+  }
+}
+
+/**
  * The whole application on one machine: simulators for every outside system without a configured URL,
  * the workers, and the API, wired to each other over real HTTP. `npm start` and the end-to-end tests use it.
  */
@@ -109,6 +124,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const evotorWebhookToken = env.EVOTOR_WEBHOOK_TOKEN?.split(',')[0] ?? secret();
     const adminApiKey = env.ADMIN_API_KEY ?? secret();
     const middlewareKeys = env.MIDDLEWARE_KEYS ?? `sandbox:${secret()}`;
+    const bitrixCashboxSecret = env.BITRIX_CASHBOX_SECRET ?? secret() + secret();
     const evotorToken = env.EVOTOR_TOKEN ?? secret();
     const evotorAppId = env.EVOTOR_APP_ID ?? 'sandbox-terminal-app';
     const simulated = { atol: !env.ATOL_API_URL, ferma: !env.FERMA_API_URL, evotor: !env.EVOTOR_API_URL };
@@ -216,6 +232,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       interceptors: { workflow: [handoverMetricsInterceptor(), ...(opts.tracing ? [opts.tracing.clientInterceptor] : [])] },
     });
 
+    const publicBaseUrl = env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined);
     const workers = await createWorkers({
       connection: nativeConnection,
       client,
@@ -226,7 +243,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       atol: atolClient,
       ferma: fermaClient,
       companies,
-      publicBaseUrl: env.PUBLIC_BASE_URL ?? (opts.ports?.api ? `http://${env.API_HOST}:${opts.ports.api}` : undefined),
+      publicBaseUrl,
+      bitrixCashboxSecret,
       webUiUrl: env.TEMPORAL_WEB_UI_URL,
       logger,
       workflowBundle: opts.workflowBundle,
@@ -251,14 +269,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       config,
       middlewareKeys: parseSigningKeys(middlewareKeys),
       reportsDir: opts.reportsDir,
+      bitrixCashboxSecret,
     });
     const { server, url: apiUrl } = await listen(app, opts.ports?.api ?? env.API_PORT, env.API_HOST);
     stops.push(() => closeServer(server));
 
     bitrix?.addEventHandler({ event: 'ONSALEORDERSAVED', handler: `${apiUrl}/webhooks/bitrix`, applicationToken: bitrixAppToken });
+    // An ephemeral API port is known only now: the cashboxes' PRINT_URL points at it.
+    if (!publicBaseUrl && (opts.workerTaskQueues ?? ['bitrix']).includes('bitrix')) {
+      await registerBitrixCashboxes(bitrixClient, config, { publicBaseUrl: apiUrl, masterSecret: bitrixCashboxSecret, logger });
+    }
+    if (bitrix) seedCashboxRules(bitrix, config);
     evotor?.configureWebhook({ url: `${apiUrl}/webhooks/evotor/receipts`, token: evotorWebhookToken, duplicateRate: opts.evotorDuplicateRate ?? 0 });
 
-    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrix, evotor, atol, ferma, client, stop };
+    return { apiUrl, adminApiKey, middlewareKeys, bitrixAppToken, evotorWebhookToken, bitrixCashboxSecret, bitrix, evotor, atol, ferma, client, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -20,6 +20,8 @@ export const LIMITS = {
   /** One line's quantity (54-FZ quantities have up to 3 decimals). */
   maxQuantity: 100_000,
   quantityDecimals: 3,
+  /** A Bitrix REST cashbox check's uuid (`check|<portal host>|<check id>`), part of its workflow id. */
+  bitrixCheckUuidLength: 230,
 } as const;
 
 const BITRIX_ID = new RegExp(`^[1-9][0-9]{0,${LIMITS.bitrixIdDigits - 1}}$`);
@@ -76,3 +78,13 @@ export const QuantitySchema = z
   .max(LIMITS.maxQuantity, `at most ${LIMITS.maxQuantity}`)
   .refine((q) => Math.abs(Math.round(q * 1000) - q * 1000) < 1e-6, `at most ${LIMITS.quantityDecimals} decimals`);
 export const LineNameSchema = z.string().min(1, 'required').max(LIMITS.lineNameLength, `at most ${LIMITS.lineNameLength} characters`);
+
+/** Bitrix's check uuid (`check|<portal host>|<check id>`, CashboxRest::buildUuid): host letters, digits, `.`, `:`, `-`. */
+const CHECK_UUID = /^check\|[A-Za-z0-9.:-]{1,200}\|[1-9][0-9]{0,17}$/;
+
+/** Why `raw` is not a Bitrix check uuid we take, or undefined when it is. */
+export function checkUuidProblem(raw: string): string | undefined {
+  if (raw.length > LIMITS.bitrixCheckUuidLength) return `at most ${LIMITS.bitrixCheckUuidLength} characters (got ${raw.length})`;
+  if (CHECK_UUID.test(raw)) return undefined;
+  return 'a Bitrix check uuid "check|<portal host>|<check id>"';
+}

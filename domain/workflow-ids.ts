@@ -78,3 +78,8 @@ export function reconciliationScheduleId(kind: 'frequent' | 'nightly'): string {
 export function manualRunWorkflowId(at: Date, key?: string): string {
   return key ? `reconciliation-manual-${key}` : `reconciliation-manual-${at.toISOString()}`;
 }
+
+/** One Bitrix REST cashbox check (bitrixCashboxCheckWorkflow), by Bitrix's check uuid: a repeated print request is the same. */
+export function bitrixCashboxCheckWorkflowId(checkUuid: string): string {
+  return `bitrix-cashbox-check:${checkUuid}`;
+}

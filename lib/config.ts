@@ -46,6 +46,11 @@ const EnvSchema = z.object({
   BITRIX_APP_TOKEN: z.string().min(1).optional(),
   /** Bitrix events whose `ts` is older than this are refused (a replayed or long-delayed event). */
   BITRIX_EVENT_MAX_AGE: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 7d or 12h').default('7d'),
+  /**
+   * Master secret of the Bitrix REST cashboxes (stores with bitrixCashbox.enabled): each store's cashbox gets its
+   * own token derived from it (lib/bitrix-cashbox-secret.ts), which Bitrix sends back with every print request.
+   */
+  BITRIX_CASHBOX_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   BITRIX_RATE_LIMIT_RPS: z.coerce.number().positive().default(2),
   BITRIX_RATE_LIMIT_BURST: positiveInt(50),
   EVOTOR_API_URL: optionalUrl,
@@ -134,6 +139,17 @@ const StoreSchema = z.object({
   fiscalMode: z.enum(['terminal', 'atol', 'ferma', '1c']).default('terminal'),
   /** IANA time zone used to render local times (ATOL timestamps). */
   timeZone: z.string().min(1).default('Europe/Moscow'),
+  /**
+   * A Bitrix REST cashbox for this store (sale.cashbox.*): registered at worker start, it answers Bitrix's print
+   * requests with the fiscal data the sale already has, so the order's "Checks" tab shows the receipt.
+   */
+  bitrixCashbox: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** Where Bitrix sends the cashbox's print errors (sale.cashbox.add EMAIL); default company.email. */
+      email: z.string().email().optional(),
+    })
+    .optional(),
   notifications: StoreNotificationsSchema.optional(),
   /** The company (companies[].id) whose accounts and receipt data this store uses; unset = the default company. */
   companyId: z.string().min(1).optional(),
@@ -266,6 +282,8 @@ export const PosConfigSchema = z
         });
       if (s.terminalKind === 'evotor' && !s.evotorStoreId)
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'evotorStoreId'], message: 'required for terminalKind "evotor"' });
+      if (s.bitrixCashbox?.enabled && !s.bitrixCashbox.email && !s.company?.email && s.companyId === undefined)
+        ctx.addIssue({ code: 'custom', path: ['stores', i, 'bitrixCashbox', 'email'], message: 'required for a Bitrix cashbox (or company.email)' });
       if ((s.fiscalMode === 'atol' || s.fiscalMode === 'ferma') && !s.company && s.companyId === undefined)
         ctx.addIssue({ code: 'custom', path: ['stores', i, 'company'], message: `required for fiscalMode "${s.fiscalMode}"` });
       try {

@@ -17,6 +17,15 @@ describe('configuration', () => {
     expect(cfg.stores.map((s) => s.id)).toEqual(['msk-tverskaya', 'spb-nevsky', 'nsk-lenina']);
     expect(cfg.stores[1].fiscalMode).toBe('atol');
     expect(cfg.stores[2]).toMatchObject({ terminalKind: 'middleware', fiscalMode: '1c' });
+    expect(cfg.stores[1].bitrixCashbox).toEqual({ enabled: true });
+  });
+
+  it('a Bitrix REST cashbox needs an e-mail for its print errors, its own or the company\'s', () => {
+    const cashbox = valid.replace('evotorStoreId: e1', 'evotorStoreId: e1\n    bitrixCashbox: { enabled: true }');
+    expect(() => parsePosConfig(cashbox, 'yaml')).toThrow(/stores\.0\.bitrixCashbox\.email: required for a Bitrix cashbox/);
+    expect(parsePosConfig(cashbox.replace('enabled: true', 'enabled: true, email: kassa@example.ru'), 'yaml').stores[0]!.bitrixCashbox).toEqual({ enabled: true, email: 'kassa@example.ru' });
+    expect(parsePosConfig(valid, 'yaml').stores[0]!.bitrixCashbox).toBeUndefined();
+    expect(() => loadEnv({ BITRIX_CASHBOX_SECRET: 'too-short' })).toThrow(/BITRIX_CASHBOX_SECRET: must be at least 32/);
   });
 
   it('fills defaults and coerces pay system ids to strings', () => {

@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { NO_MATCHING_KEY, sign } from '../api/signature';
 import { loadEnv } from '../lib/config';
 import { seededRandom } from '../lib/random';
+import { checkUrlKey, storeCashboxToken } from '../lib/bitrix-cashbox-secret';
 import type { TerminalReceiptState } from '../workflows/terminal-receipt';
 import { terminalReceiptQuery } from '../workflows/terminal-receipt';
 import { GRINDER, STORES, waitForOrderStage } from './support/refunds';
@@ -11,7 +12,7 @@ import { eventually, startTestStack, TEST_POS_CONFIG, type TestStack } from './s
 // the field, and nothing recorded in Temporal, Bitrix or the registers (compared before and after, not assumed).
 const MAIN_KEY = 'main:main-secret-0123456789abcdef';
 const NSK_KEY = 'nsk:nsk-secret-0123456789abcdef01';
-const CONFIG = `${TEST_POS_CONFIG}
+const CONFIG = `${TEST_POS_CONFIG.replace('    fiscalMode: terminal\n  - id: spb-2', '    fiscalMode: terminal\n    bitrixCashbox: { enabled: true, email: kassa@example.ru }\n  - id: spb-2')}
   - id: nsk-4
     name: Pickup Novosibirsk 4
     bitrixStoreId: "4"
@@ -108,6 +109,22 @@ describe('door security matrix', () => {
       ...overrides,
     });
   const admin = (path: string, auth = `Bearer ${stack.adminApiKey}`) => raw('GET', path, undefined, { authorization: auth });
+  /** Bitrix's print request for a REST cashbox (form-encoded, as Bitrix posts it), from the cashbox of `store`. */
+  const cashboxForm = (fields: Record<string, string> = {}, store = 'msk-1', token = storeCashboxToken(stack.bitrixCashboxSecret, store)) =>
+    new URLSearchParams({
+      uuid: 'check|portal.example.ru|77',
+      type: 'sell',
+      total_sum: '2490.00',
+      number_kkm: `pos-bridge:${store}`,
+      'cashbox_params[AUTH][TOKEN]': token,
+      'items[0][name]': 'Кофемолка',
+      'items[0][price]': '2490',
+      'items[0][quantity]': '1',
+      ...fields,
+    }).toString();
+  const cashbox = (body: string, contentType = 'application/x-www-form-urlencoded') => raw('POST', '/webhooks/bitrix/cashbox/print', body, { 'content-type': contentType });
+  const cashboxCheck = (body: string, key = checkUrlKey(stack.bitrixCashboxSecret)) =>
+    raw('POST', `/webhooks/bitrix/cashbox/check?key=${encodeURIComponent(key)}`, body, { 'content-type': 'application/x-www-form-urlencoded' });
 
   /** Everything a misused door could have changed: workflows, Bitrix orders/stock/documents, the registers' receipts. */
   async function recorded(): Promise<string> {
@@ -119,6 +136,7 @@ describe('door security matrix', () => {
       orders: bx.orders.map((o) => ({ id: o.id, status: o.statusId, payments: o.payments.map((p) => [p.paid, p.psInvoiceId]) })),
       stock: bx.stock,
       documents: bx.documents.length,
+      checks: bx.cashboxes.checks.map((c) => [c.uuid, c.status, c.applyCount]),
       atol: stack.atol!.state.receipts.sell.length,
       ferma: stack.ferma!.state.receipts.Income.length,
     });
@@ -223,6 +241,22 @@ describe('door security matrix', () => {
     { door: 'bitrix', misuse: 'over-long id', send: () => bitrix(bitrixForm({ 'data[FIELDS][ID]': '9'.repeat(2000) })), status: 400, names: 'data[FIELDS][ID]' },
     { door: 'bitrix', misuse: 'non-canonical id', send: () => bitrix(bitrixForm({ 'data[FIELDS][ID]': `0${mskOrder}` })), status: 400, names: 'data[FIELDS][ID]' },
 
+    // Bitrix REST cashbox print requests (the store's cashbox token in cashbox_params[AUTH][TOKEN]) and CHECK_URL (key).
+    { door: 'bitrix cashbox', misuse: 'no credentials', send: () => cashbox(cashboxForm({ 'cashbox_params[AUTH][TOKEN]': '' })), status: 401, names: 'cashbox_params[AUTH][TOKEN]' },
+    { door: 'bitrix cashbox', misuse: 'wrong credentials', send: () => cashbox(cashboxForm({ 'cashbox_params[AUTH][TOKEN]': 'not-the-token' })), status: 401, names: 'cashbox_params[AUTH][TOKEN]' },
+    { door: 'bitrix cashbox', misuse: "another store's cashbox token", send: () => cashbox(cashboxForm({}, 'msk-1', storeCashboxToken(stack.bitrixCashboxSecret, 'spb-2'))), status: 401, names: 'cashbox_params[AUTH][TOKEN]' },
+    { door: 'bitrix cashbox', misuse: 'a store without a cashbox', send: () => cashbox(cashboxForm({}, 'spb-2')), status: 403, names: 'number_kkm' },
+    { door: 'bitrix cashbox', misuse: 'malformed', send: () => cashbox(cashboxForm({ uuid: '' })), status: 400, names: 'uuid' },
+    { door: 'bitrix cashbox', misuse: 'wrong content type', send: () => cashbox(cashboxForm(), 'text/plain'), status: 415, names: 'Content-Type' },
+    { door: 'bitrix cashbox', misuse: 'oversized', send: () => cashbox(cashboxForm({ pad: 'x'.repeat(300_000) })), status: 413, names: 'body' },
+    { door: 'bitrix cashbox', misuse: 'over-long id', send: () => cashbox(cashboxForm({ uuid: `check|${'h'.repeat(2000)}|1` })), status: 400, names: 'uuid' },
+    { door: 'bitrix cashbox', misuse: 'impossible amount', send: () => cashbox(cashboxForm({ total_sum: '0' })), status: 400, names: 'total_sum' },
+    { door: 'bitrix cashbox', misuse: 'a payment the bridge does not know', send: () => cashbox(cashboxForm({ total_sum: '1.23' })), status: 422, names: 'no sale of 1.23 RUB at store msk-1' },
+    { door: 'bitrix cashbox check', misuse: 'no credentials', send: () => raw('POST', '/webhooks/bitrix/cashbox/check', 'uuid=check%7Cp%7C1', { 'content-type': 'application/x-www-form-urlencoded' }), status: 401, names: 'key' },
+    { door: 'bitrix cashbox check', misuse: 'wrong credentials', send: () => cashboxCheck('uuid=check%7Cp%7C1', 'not-the-key'), status: 401, names: 'key' },
+    { door: 'bitrix cashbox check', misuse: 'malformed', send: () => cashboxCheck('uuid=nope'), status: 400, names: 'uuid' },
+    { door: 'bitrix cashbox check', misuse: 'a check the bridge does not know', send: () => cashboxCheck('uuid=check%7Cp%7C1'), status: 200, names: /^$/, body: { STATUS: 'ERROR' } },
+
     // The registers' callbacks: unauthenticated, so they only hint (test/fiscal-callback-flood.test.ts floods them).
     { door: 'ATOL callback', misuse: 'malformed', send: () => raw('POST', '/webhooks/atol/callback', '{}', { 'content-type': 'application/json' }), status: 400, names: 'external_id' },
     { door: 'ATOL callback', misuse: 'oversized', send: () => raw('POST', '/webhooks/atol/callback', JSON.stringify({ uuid: 'u', external_id: 'x', pad: 'x'.repeat(70_000) }), { 'content-type': 'application/json' }), status: 413, names: 'body' },
@@ -269,10 +303,23 @@ describe('door security matrix', () => {
       return Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [pick(keys), value(depth + 1)]));
     };
     const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    /** A random print request with the cashbox's valid credentials: as JSON, or as Bitrix's form with random values. */
+    const randomCashboxRequest = (body: string): [string, string] => {
+      try {
+        const parsed: unknown = JSON.parse(body);
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && random() < 0.5) {
+          const token = storeCashboxToken(stack.bitrixCashboxSecret, 'msk-1');
+          return [JSON.stringify({ ...parsed, number_kkm: 'pos-bridge:msk-1', cashbox_params: { AUTH: { TOKEN: token } } }), 'application/json'];
+        }
+      } catch {
+        // not JSON: the form below
+      }
+      return [cashboxForm({ uuid: String(pick(strings)), type: String(pick(strings)), total_sum: String(pick(strings)) }), 'application/x-www-form-urlencoded'];
+    };
     const statuses: number[] = [];
     for (let i = 0; i < 300; i++) {
       const body = i % 50 === 0 ? deep : i % 17 === 0 ? '{"data": {' : JSON.stringify(value(0));
-      const door = i % 6;
+      const door = i % 7;
       const answer =
         door === 0
           ? await evotor(body)
@@ -282,6 +329,8 @@ describe('door security matrix', () => {
               ? await signed('POST', '/middleware/v1/fiscal-confirmations', body, { key: NSK_KEY })
               : door === 3
                 ? await raw('POST', '/webhooks/atol/callback', body, { 'content-type': 'application/json' })
+                : door === 5
+                  ? await cashbox(...randomCashboxRequest(body))
                 : door === 4
                   ? await bitrix(new URLSearchParams({ 'auth[application_token]': stack.bitrixAppToken, event: String(pick(strings)), 'data[FIELDS][ID]': String(pick(strings)), ts: String(pick(strings)) }).toString())
                   : await signed('GET', `/middleware/v1/orders?storeId=${encodeURIComponent(String(pick(strings)))}`, undefined);

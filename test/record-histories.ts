@@ -133,8 +133,12 @@ async function main(): Promise<void> {
 async function recordFromStack(save: (name: string, handle: WorkflowHandle) => Promise<void>): Promise<void> {
   const temporal = await startLocalTemporal({});
   // Notifications on (patched 'notify-problems'): a problem is told in Bitrix when it opens and when it closes.
+  // msk-1 and ekb-3 have Bitrix REST cashboxes: their checks are answered by bitrixCashboxCheckWorkflow.
   const config = parsePosConfig(
-    refundPosConfig().replace('statuses: {', 'notifications: { userId: "5", dealTimeline: true }\n  statuses: {'),
+    refundPosConfig()
+      .replace('statuses: {', 'notifications: { userId: "5", dealTimeline: true }\n  statuses: {')
+      .replace('    fiscalMode: terminal\n  - id: spb-2', '    fiscalMode: terminal\n    bitrixCashbox: { enabled: true, email: kassa@example.ru }\n  - id: spb-2')
+      .replace('    timeZone: Asia/Yekaterinburg\n', '    timeZone: Asia/Yekaterinburg\n    bitrixCashbox: { enabled: true }\n'),
     'yaml',
     'recording config',
   );
@@ -159,6 +163,10 @@ async function recordFromStack(save: (name: string, handle: WorkflowHandle) => P
     await save('refund-ledger-order-open', stack.client.workflow.getHandle(`refund-ledger:order:${paid.order.id}`));
     // Since 'record-sale-for-refunds' the ledger is started by the completed payment (recordOrderSale), then claimed.
     await save('refund-ledger-order-sale-recorded', stack.client.workflow.getHandle(`refund-ledger:order:${paid.order.id}`));
+    // The order's check in Bitrix (its cashbox), answered with the terminal's fiscal data.
+    const check = await eventually(() => stack.bitrix.checksOfOrder(paid.order.id).find((c) => c.status === 'Y'), 'the Bitrix check applied');
+    await eventually(async () => ((await stack.client.workflow.getHandle(`bitrix-cashbox-check:${check.uuid}`).query<{ stage: string }>('status')).stage === 'COMPLETED' ? true : undefined), 'the check workflow done');
+    await save('bitrix-cashbox-check-applied', stack.client.workflow.getHandle(`bitrix-cashbox-check:${check.uuid}`));
 
     // Cancelled by support while the payment was being confirmed (the saga), then refunded at the terminal (ATOL store).
     const confirming = await payOrderAtTerminal(stack, 'ekb', [{ product: GRINDER, quantity: 1 }], {
@@ -174,6 +182,14 @@ async function recordFromStack(save: (name: string, handle: WorkflowHandle) => P
     await waitForOrderStage(stack, confirming.order.id, 'CANCELLED');
     await save('pos-payment-cancelled-mid-flow-refunded', stack.client.workflow.getHandle(`pos-payment:${confirming.order.id}`));
     await save('order-cancellation-refunded', stack.client.workflow.getHandle(`order-cancellation:${confirming.order.id}`));
+    // Its return check came before the ATOL refund receipt: the check waited for it (a timer), then applied it.
+    const returnCheck = await eventually(() => stack.bitrix.checksOfOrder(confirming.order.id).find((c) => c.type === 'sellreturn' && c.status === 'Y'), 'the return check applied');
+    const waited = await eventually(async () => {
+      const s = await stack.client.workflow.getHandle(`bitrix-cashbox-check:${returnCheck.uuid}`).query<{ stage: string; reads: number }>('status');
+      return s.stage === 'COMPLETED' ? s : undefined;
+    }, 'the return check workflow done');
+    if (waited.reads >= 2) await save('bitrix-cashbox-check-waited-applied', stack.client.workflow.getHandle(`bitrix-cashbox-check:${returnCheck.uuid}`));
+    else console.log('the return check found its fiscal data at once: no waiting path recorded this time');
 
     // Stopped for a person (no stock to deduct) and told in Bitrix; support fixes the stock and retries: told again.
     stack.bitrix.setStock({ productId: 103, storeId: 1, amount: 0 });

@@ -10,6 +10,8 @@ describe('replay of recorded workflow histories', () => {
 
   it('has the main paths recorded', () => {
     expect(files.sort()).toEqual([
+      'bitrix-cashbox-check-applied.json',
+      'bitrix-cashbox-check-waited-applied.json',
       'bitrix-order-events-started-payment.json',
       'order-cancellation-refunded.json',
       'pos-payment-atol-correction-completed.json',

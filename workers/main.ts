@@ -57,6 +57,7 @@ runMain(logger, async () => {
     logger,
     bitrixActivitiesPerSecond: env.BITRIX_RATE_LIMIT_RPS,
     publicBaseUrl: env.PUBLIC_BASE_URL,
+    bitrixCashboxSecret: env.BITRIX_CASHBOX_SECRET,
     webUiUrl: env.TEMPORAL_WEB_UI_URL,
     taskQueues: parseTaskQueues(env.WORKER_TASK_QUEUES),
     workflowBundle,

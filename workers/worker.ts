@@ -20,6 +20,8 @@ import { createReconciliationBitrixActivities } from '../cross-system/reconcilia
 import { createReconciliationTemporalActivities } from '../cross-system/reconciliation/workflows';
 import { ensureReconciliationSchedules } from '../cross-system/reconciliation/schedules';
 import { createReportArchiveActivities } from '../cross-system/report-archive';
+import { createCashboxLookupActivities, ensureBitrixCashboxes } from '../cross-system/bitrix-cashbox';
+import { createBitrixCashboxActivities } from '../activities/bitrix/cashbox';
 import type { EvotorCloudClient } from '../activities/evotor/client';
 import { CompanyAccounts, type CompanyClients } from '../activities/shared/company-clients';
 
@@ -45,8 +47,10 @@ export interface WorkerDeps {
   ferma?: FermaClient;
   /** The accounts of POS_CONFIG `companies`, by company id (the clients above are the default company's). */
   companies?: ReadonlyMap<string, CompanyClients>;
-  /** Our API's public base URL, for ATOL and Ferma callbacks. */
+  /** Our API's public base URL, for ATOL and Ferma callbacks and the Bitrix REST cashboxes' PRINT_URL. */
   publicBaseUrl?: string;
+  /** BITRIX_CASHBOX_SECRET: with publicBaseUrl, the Bitrix REST cashboxes of POS_CONFIG are registered at start. */
+  bitrixCashboxSecret?: string;
   /** The Temporal Web UI support opens (TEMPORAL_WEB_UI_URL): linked from Bitrix notifications. */
   webUiUrl?: string;
   logger: Logger;
@@ -111,6 +115,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createTemporalActivities({ client: deps.client, config: deps.config }),
           ...createRefundLookupActivities({ client: deps.client, config: deps.config, accounts }),
           ...createReconciliationTemporalActivities({ client: deps.client, config: deps.config }),
+          ...createCashboxLookupActivities({ client: deps.client }),
           ...createReportArchiveActivities({ dir: deps.reportsDir, keepMs: deps.reportsKeepMs ?? 400 * 86_400_000, logger: deps.logger.child({ system: 'reports' }) }),
         },
       }),
@@ -123,6 +128,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           ...createBitrixActivities({ client: deps.bitrix, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...createWalkInActivities({ bitrix: deps.bitrix, accounts, config: deps.config, logger: deps.logger.child({ system: 'bitrix' }) }),
           ...refunds.bitrix,
+          ...createBitrixCashboxActivities({ client: deps.bitrix, logger: deps.logger.child({ system: 'bitrix-cashbox' }) }),
           ...createNotificationActivities({
             client: deps.bitrix,
             config: deps.config,
@@ -173,7 +179,23 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   if (queues.has(TASK_QUEUES.deductions)) await ensureDeductionWorkflows(deps.client, deps.config);
   // The process that runs the workflows keeps the reconciliation schedules in step with POS_CONFIG.
   if (queues.has(TASK_QUEUES.workflows)) await ensureReconciliationSchedules(deps.client, deps.config, deps.logger);
+  // The process that talks to Bitrix keeps the REST cashboxes in step with POS_CONFIG (only once the API's address is known).
+  if (queues.has(TASK_QUEUES.bitrix) && deps.publicBaseUrl && deps.bitrixCashboxSecret) {
+    await registerBitrixCashboxes(deps.bitrix, deps.config, { publicBaseUrl: deps.publicBaseUrl, masterSecret: deps.bitrixCashboxSecret, logger: deps.logger });
+  }
   return workers;
+}
+
+/**
+ * Registers the Bitrix REST cashboxes; a Bitrix that cannot be reached now does not stop the workers (the next
+ * start registers them; print requests are refused until then, and Bitrix shows the check as failed).
+ */
+export async function registerBitrixCashboxes(bitrix: BitrixClient, config: PosConfig, opts: { publicBaseUrl: string; masterSecret: string; logger: Logger }): Promise<void> {
+  try {
+    await ensureBitrixCashboxes(bitrix, config, opts);
+  } catch (e) {
+    opts.logger.error({ err: (e as Error).message }, 'Bitrix REST cashboxes could not be registered');
+  }
 }
 
 /** Starts each store's long-lived walk-in deductions workflow unless it runs already (idempotent). */

@@ -7,4 +7,5 @@ export { refundWorkflow } from './refund';
 export { refundLedgerWorkflow } from './refund-ledger';
 export { orderCancellationWorkflow } from './order-cancellation';
 export { reconciliationWorkflow } from './reconciliation';
+export { bitrixCashboxCheckWorkflow } from './bitrix-cashbox-check';
 export { walkInSalesBookWorkflow } from './walk-in-sales-book';

@@ -9,6 +9,10 @@ import { ExternalServiceError } from '../shared/errors';
 import {
   batchResultSchema,
   booleanResultSchema,
+  cashboxHandlerListResultSchema,
+  cashboxIdResultSchema,
+  cashboxListResultSchema,
+  cashboxTrueResultSchema,
   documentElementResultSchema,
   documentListResultSchema,
   documentAddResultSchema,
@@ -80,6 +84,37 @@ export interface BitrixPayment extends OrderPayment {
   payReturnNum?: string;
   payReturnDate?: string;
   payReturnComment?: string;
+}
+
+export interface BitrixCashboxHandler {
+  id: string;
+  code: string;
+  printUrl?: string;
+  checkUrl?: string;
+}
+
+export interface CashboxHandlerFields {
+  code: string;
+  name: string;
+  /** PRINT_URL, CHECK_URL, HTTP_VERSION, CONFIG (the settings form the administrator sees). */
+  settings: Record<string, unknown>;
+}
+
+export interface BitrixCashbox {
+  id: string;
+  name?: string;
+  numberKkm: string;
+  active?: 'Y' | 'N';
+}
+
+export interface CashboxFields {
+  name: string;
+  handlerCode: string;
+  /** Where Bitrix sends print errors (required by sale.cashbox.add). */
+  email: string;
+  numberKkm: string;
+  /** Values of the handler's CONFIG sections, e.g. { AUTH: { TOKEN } }. */
+  settings: Record<string, Record<string, string>>;
 }
 
 export interface OrderUpdateFields {
@@ -367,6 +402,57 @@ export class BitrixClient {
   async documentModeStatus(): Promise<boolean> {
     const { result } = await this.call('catalog.document.mode.status');
     return parseResult(documentModeResultSchema, result, 'catalog.document.mode.status');
+  }
+
+  // REST cashboxes (sale.cashbox.*, docs/external-apis.md §1a): upper-case parameters, plain-array lists.
+
+  async listCashboxHandlers(): Promise<BitrixCashboxHandler[]> {
+    const { result } = await this.call('sale.cashbox.handler.list');
+    return parseResult(cashboxHandlerListResultSchema, result, 'sale.cashbox.handler.list').map((h) => ({
+      id: h.ID,
+      code: h.CODE,
+      printUrl: h.SETTINGS?.PRINT_URL,
+      checkUrl: h.SETTINGS?.CHECK_URL,
+    }));
+  }
+
+  async addCashboxHandler(fields: CashboxHandlerFields): Promise<string> {
+    const { result } = await this.call('sale.cashbox.handler.add', { CODE: fields.code, NAME: fields.name, SORT: 100, SUPPORTS_FFD105: 'Y', SETTINGS: fields.settings });
+    return parseResult(cashboxIdResultSchema, result, 'sale.cashbox.handler.add');
+  }
+
+  async updateCashboxHandler(id: string, fields: Omit<CashboxHandlerFields, 'code'>): Promise<void> {
+    const { result } = await this.call('sale.cashbox.handler.update', { ID: wireId(id), FIELDS: { NAME: fields.name, SETTINGS: fields.settings } });
+    parseResult(cashboxTrueResultSchema, result, 'sale.cashbox.handler.update');
+  }
+
+  async listCashboxes(): Promise<BitrixCashbox[]> {
+    const { result } = await this.call('sale.cashbox.list', { SELECT: ['ID', 'NAME', 'NUMBER_KKM', 'ACTIVE'] });
+    return parseResult(cashboxListResultSchema, result, 'sale.cashbox.list').map((c) => ({ id: c.ID, name: c.NAME, numberKkm: c.NUMBER_KKM, active: c.ACTIVE }));
+  }
+
+  async addCashbox(fields: CashboxFields): Promise<string> {
+    const { result } = await this.call('sale.cashbox.add', {
+      NAME: fields.name,
+      REST_CODE: fields.handlerCode,
+      EMAIL: fields.email,
+      NUMBER_KKM: fields.numberKkm,
+      ACTIVE: 'Y',
+      USE_OFFLINE: 'N',
+      SETTINGS: fields.settings,
+    });
+    return parseResult(cashboxIdResultSchema, result, 'sale.cashbox.add');
+  }
+
+  async updateCashbox(id: string, fields: Pick<CashboxFields, 'settings'>): Promise<void> {
+    const { result } = await this.call('sale.cashbox.update', { ID: wireId(id), FIELDS: { SETTINGS: fields.settings } });
+    parseResult(cashboxTrueResultSchema, result, 'sale.cashbox.update');
+  }
+
+  /** Saves a check's print result; Bitrix overwrites it when applied again (the same data: nothing changes). */
+  async applyCashboxCheck(fields: Record<string, string>): Promise<void> {
+    const { result } = await this.call('sale.cashbox.check.apply', fields);
+    parseResult(cashboxTrueResultSchema, result, 'sale.cashbox.check.apply');
   }
 
   async close(): Promise<void> {

@@ -316,3 +316,24 @@ export const documentListResultSchema = z.object({ documents: z.array(documentSc
 export const documentElementResultSchema = z.object({ documentElement: documentElementSchema });
 export const booleanResultSchema = z.literal(true);
 export const documentModeResultSchema = wireYesNo;
+
+// REST cashboxes (sale.cashbox.*, docs/external-apis.md §1a). Lists are plain arrays of upper-case rows.
+const cashboxHandlerSchema = z.object({
+  ID: wireId,
+  CODE: z.string(),
+  NAME: lenient(z.string()),
+  SETTINGS: lenient(z.object({ PRINT_URL: lenient(z.string()), CHECK_URL: lenient(z.string()) }).passthrough()),
+});
+export const cashboxHandlerListResultSchema = z.array(cashboxHandlerSchema);
+const cashboxSchema = z.object({
+  ID: wireId,
+  NAME: lenient(z.string()),
+  // Bitrix answers "" for a cashbox without one.
+  NUMBER_KKM: z.union([z.string(), z.null()]).transform((v) => v ?? ''),
+  ACTIVE: lenient(z.enum(['Y', 'N'])),
+});
+export const cashboxListResultSchema = z.array(cashboxSchema);
+/** sale.cashbox.handler.add / sale.cashbox.add: the new id. */
+export const cashboxIdResultSchema = wireId;
+/** sale.cashbox.check.apply, sale.cashbox.update, sale.cashbox.handler.update: true. */
+export const cashboxTrueResultSchema = z.union([z.literal(true), z.literal(1), z.literal('1'), z.literal('Y')]);

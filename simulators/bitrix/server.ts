@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { createLogger, type Logger } from '../../lib/logger';
 import { EventSender, type EventDelivery } from './events';
+import { CashboxRegistry, type SimCashbox, type SimCashboxHandler, type SimCashboxRule, type SimCheck } from './cashbox';
 import { parsePhpQuery } from './php-query';
 import { checkScope, methods, renderOrder, timeBlock, type MethodContext } from './rest';
 import { BitrixSimState, RestError, type CreateOrderInput, type SimDeal, type SimEventHandler, type SimNotification, type SimTimelineComment, type SimOrder, type SimPaySystem, type SimStatus, type SimStock, type SimStore } from './state';
@@ -69,6 +70,8 @@ export interface SimSnapshot {
   timelineComments: SimTimelineComment[];
   inventoryAccounting: boolean;
   eventDeliveries: EventDelivery[];
+  /** REST cashboxes: handlers, cashboxes, rules and the checks (each order's "Checks" tab). */
+  cashboxes: { handlers: SimCashboxHandler[]; cashboxes: SimCashbox[]; rules: SimCashboxRule[]; checks: SimCheck[] };
 }
 
 export interface BitrixSimulator {
@@ -94,6 +97,14 @@ export interface BitrixSimulator {
   eventDeliveries(): EventDelivery[];
   /** Waits until every event delivery started so far has an outcome. */
   flushEvents(): Promise<void>;
+  /** REST cashboxes: what the bridge registered, the cashbox rules, and the checks Bitrix made and sent to PRINT_URL. */
+  cashbox: CashboxRegistry;
+  /** A cashbox rule as the shop's administrator sets it in Bitrix. */
+  addCashboxRule(rule: SimCashboxRule): void;
+  /** The checks of one order, as its "Checks" tab shows them. */
+  checksOfOrder(orderId: number): SimCheck[];
+  /** A manager adds a check to the order's first payment by hand ("Checks" tab); the cashbox rules pick the cashbox. */
+  addCheckByHand(input: { orderId: number; type: SimCheck['type'] }): SimCheck;
   snapshot(): SimSnapshot;
   reset(): void;
   close(): Promise<void>;
@@ -140,6 +151,8 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     opts.eventTimeoutMs ?? 5_000,
   );
   const state = new BitrixSimState((event, fields) => events.emit(event, fields));
+  const cashbox = new CashboxRegistry({ host: () => `${host}:${port}`, log, timeoutMs: opts.eventTimeoutMs ?? 5_000 });
+  state.onPaymentUpdated = (order, payment, before) => cashbox.onPaymentUpdated(order, payment, before);
 
   const ctx: MethodContext = {
     state,
@@ -179,7 +192,7 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       counts.rateLimited++;
       return sendError(res, 503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests');
     }
-    const handler = methods[method];
+    const handler = methods[method] ?? cashbox.methods[method];
     if (!handler) return sendError(res, 404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
     let params: Record<string, unknown>;
     try {
@@ -275,7 +288,19 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     },
     requestCounts: () => structuredClone(counts),
     eventDeliveries: () => events.deliveries.map((d) => ({ ...d })),
-    flushEvents: () => events.flush(),
+    flushEvents: () => Promise.all([events.flush(), cashbox.flush()]).then(() => undefined),
+    cashbox,
+    addCashboxRule: (rule) => {
+      if (!cashbox.cashboxes.has(rule.cashboxId)) throw new RestError(400, 'ERROR_CASHBOX_NOT_FOUND', `cashbox ${rule.cashboxId} not found`);
+      cashbox.rules.push({ cashboxId: Number(rule.cashboxId), paySystemIds: rule.paySystemIds.map(Number), storeIds: (rule.storeIds ?? []).map(Number) });
+    },
+    checksOfOrder: (orderId) => [...cashbox.checks.values()].filter((c) => c.orderId === orderId),
+    addCheckByHand: ({ orderId, type }) => {
+      const order = state.getOrder(orderId);
+      const check = order.payments[0] && cashbox.addCheck(order, order.payments[0], type);
+      if (!check) throw new RestError(400, 'ERROR_CHECK_ADD', 'no cashbox serves this payment (cashbox rules)');
+      return check;
+    },
     snapshot: () => ({
       orders: [...state.orders.values()],
       stores: [...state.stores.values()],
@@ -290,10 +315,17 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
       timelineComments: [...state.timelineComments.values()],
       inventoryAccounting: state.inventoryAccounting,
       eventDeliveries: events.deliveries,
+      cashboxes: {
+        handlers: [...cashbox.handlers.values()],
+        cashboxes: [...cashbox.cashboxes.values()],
+        rules: cashbox.rules,
+        checks: [...cashbox.checks.values()],
+      },
     }),
     reset: () => {
       state.reset();
       events.clear();
+      cashbox.reset();
       counts = emptyCounts();
       faults = {};
       bucket = initialRateLimit ? new LeakyBucket(initialRateLimit) : null;
@@ -302,6 +334,7 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     close: async () => {
       for (const res of hanging) res.socket?.destroy();
       await events.flush();
+      await cashbox.flush();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -325,6 +358,16 @@ export async function startBitrixSimulator(opts: BitrixSimulatorOptions = {}): P
     if (b.scopes !== undefined) sim.setScopes(b.scopes);
     if (b.inventoryAccounting !== undefined) sim.setInventoryAccounting(b.inventoryAccounting);
     return { rateLimit: bucket?.limit ?? null, inventoryAccounting: state.inventoryAccounting };
+  });
+  adminRoute('/cashbox-rules', (b: SimCashboxRule) => {
+    sim.addCashboxRule(b);
+    return { rules: cashbox.rules };
+  });
+  adminRoute('/checks', (b: { orderId: number; type: SimCheck['type'] }) => ({ check: sim.addCheckByHand(b) }));
+  adminRoute('/cashbox-settings', (b: { duplicateRate?: number; duplicateNext?: number }) => {
+    if (b.duplicateRate !== undefined) cashbox.duplicateRate = b.duplicateRate;
+    if (b.duplicateNext !== undefined) cashbox.duplicateNext = b.duplicateNext;
+    return { duplicateRate: cashbox.duplicateRate, duplicateNext: cashbox.duplicateNext };
   });
   adminRoute('/reset', () => sim.reset());
   admin.get('/state', (_req, res) => {

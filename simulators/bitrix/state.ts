@@ -269,6 +269,8 @@ export class BitrixSimState {
   notificationLog: SimNotification[] = [];
   timelineComments = new Map<number, SimTimelineComment>();
   inventoryAccounting = true;
+  /** Told of every payment update with the payment as it was before: the REST cashboxes make checks from it. */
+  onPaymentUpdated?: (order: SimOrder, payment: SimPayment, before: Pick<SimPayment, 'paid' | 'isReturn'>) => void;
   private seq: Record<string, number> = {};
 
   constructor(private readonly emit: EmitEvent = () => {}) {
@@ -546,8 +548,10 @@ export class BitrixSimState {
   updatePayment(id: number, fields: Record<string, unknown>): SimPayment {
     requireFields(fields, ['paySystemId']);
     const { order, payment } = this.findPayment(id);
+    const before = { paid: payment.paid, isReturn: payment.isReturn };
     Object.assign(payment, this.paymentPatch(fields));
     this.savePayment(order, payment);
+    this.onPaymentUpdated?.(order, payment, before);
     return payment;
   }
 
