@@ -170,3 +170,27 @@ describe('the simulator speaks like Bitrix', () => {
     expect(printed.at(-1)!.body).toMatchObject({ type: 'sellreturn', operation: 'consumption' });
   });
 });
+
+describe('the cashbox doors where BITRIX_CASHBOX_SECRET is not set', () => {
+  it('answer 404 with the reason (not 5xx), and touch nothing', async () => {
+    const express = (await import('express')).default;
+    const { bitrixCashboxRouter } = await import('../api/routes/bitrix-cashbox');
+    const { parsePosConfig } = await import('../lib/config');
+    const { TEST_POS_CONFIG } = await import('./support/stack');
+    const app = express();
+    // No Temporal client is reached on this path: a client that throws if used proves it.
+    const client = new Proxy({}, { get: () => { throw new Error('Temporal touched'); } }) as never;
+    app.use(bitrixCashboxRouter({ client, config: parsePosConfig(TEST_POS_CONFIG, 'yaml'), logger: silent }));
+    const server = await new Promise<Server>((resolve) => { const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s)); });
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      for (const path of ['/webhooks/bitrix/cashbox/print', '/webhooks/bitrix/cashbox/check?key=x']) {
+        const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'uuid=check%7Cshop%7C1&number_kkm=pos-bridge%3Amsk-1' });
+        expect(res.status).toBe(404);
+        expect(((await res.json()) as { error: string }).error).toMatch(/BITRIX_CASHBOX_SECRET is not configured/);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

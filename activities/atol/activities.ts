@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CorrectionBasis, FiscalAttributes } from '../../domain/fiscal';
 import type { OrderSnapshot } from '../../domain/order';
-import type { PosConfig } from '../../lib/config';
+import type { PosConfig, StoreConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { buildAtolCorrectionReceipt, buildAtolSellReceipt, formatAtolDate, type AtolReceiptKind } from './receipt';
+import type { AtolClient, AtolRegistration } from './client';
+import { buildAtolCorrectionReceipt, buildAtolSellReceipt, formatAtolDate, type AtolReceiptKind, type AtolSellReceiptInput } from './receipt';
 import type { BitrixClient } from '../bitrix/client';
 import type { CompanyAccounts } from '../shared/company-clients';
 import { buildReceipt, callbackUrlOf, classifyErrors } from '../shared/activity-errors';
@@ -27,31 +28,48 @@ export function receiptKind(order: OrderSnapshot, posPaySystems: Set<string>): A
 export function createAtolActivities({ bitrix, accounts, config, callbackBaseUrl, logger }: AtolActivityDeps) {
   const posPaySystems = new Set(config.bitrix.posPaySystemIds);
 
+  const storeWithCompany = (storeId: string) => {
+    const store = config.stores.find((s) => s.id === storeId);
+    if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${storeId} has no company data for ATOL in POS_CONFIG`, 'config');
+    return store as StoreConfig & { company: NonNullable<StoreConfig['company']> };
+  };
+
+  /**
+   * Reads the order (so buyer contacts never enter workflow history), builds the body, sends it to the store's
+   * company's group. ATOL deduplicates by external_id: a retry gets the original uuid back.
+   */
+  async function register<Body>(
+    input: { orderId: string; storeId: string; externalId: string; receiptTime: string },
+    operation: 'sell' | 'sell_correction',
+    build: (common: AtolSellReceiptInput) => Body,
+    send: (client: AtolClient, body: Body) => Promise<AtolRegistration>,
+  ): Promise<AtolRegistration> {
+    const client = accounts.atolOfStore(input.storeId);
+    const store = storeWithCompany(input.storeId);
+    const order = await bitrix.getOrder(input.orderId);
+    const body = buildReceipt(operation === 'sell' ? 'ATOL receipt' : 'ATOL correction receipt', () =>
+      build({
+        order,
+        externalId: input.externalId,
+        receiptTime: new Date(input.receiptTime),
+        timeZone: store.timeZone,
+        company: store.company,
+        kind: receiptKind(order, posPaySystems),
+        callbackUrl: callbackUrlOf(callbackBaseUrl, '/webhooks/atol/callback'),
+      }),
+    );
+    const registration = await send(client, body);
+    logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, `ATOL ${operation} registered`);
+    return registration;
+  }
+
   return classifyErrors({
     /**
      * Sends the sale receipt to ATOL Online, built from the Bitrix order (read here, so buyer contacts never
      * enter the workflow history). ATOL deduplicates by external_id: a retry gets the original uuid back.
      */
     async registerAtolSell(input: { orderId: string; storeId: string; externalId: string; receiptTime: string }): Promise<{ uuid: string; alreadyAccepted: boolean }> {
-      const client = accounts.atolOfStore(input.storeId);
-      const store = config.stores.find((s) => s.id === input.storeId);
-      if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
-      const order = await bitrix.getOrder(input.orderId);
-      const { company } = store;
-      const body = buildReceipt('ATOL receipt', () =>
-        buildAtolSellReceipt({
-          order,
-          externalId: input.externalId,
-          receiptTime: new Date(input.receiptTime),
-          timeZone: store.timeZone,
-          company,
-          kind: receiptKind(order, posPaySystems),
-          callbackUrl: callbackUrlOf(callbackBaseUrl, '/webhooks/atol/callback'),
-        }),
-      );
-      const registration = await client.sell(body);
-      logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell registered');
-      return registration;
+      return register(input, 'sell', buildAtolSellReceipt, (client, body) => client.sell(body));
     },
 
     /**
@@ -70,28 +88,14 @@ export function createAtolActivities({ bitrix, accounts, config, callbackBaseUrl
       actTime: string;
       actNumber: string;
     }): Promise<{ uuid: string; alreadyAccepted: boolean; basis: CorrectionBasis }> {
-      const client = accounts.atolOfStore(input.storeId);
-      const store = config.stores.find((s) => s.id === input.storeId);
-      if (!store?.company) throw ApplicationFailure.nonRetryable(`store ${input.storeId} has no company data for ATOL in POS_CONFIG`, 'config');
-      const order = await bitrix.getOrder(input.orderId);
-      const { company } = store;
-      const body = buildReceipt('ATOL correction receipt', () =>
-        buildAtolCorrectionReceipt({
-          order,
-          externalId: input.externalId,
-          receiptTime: new Date(input.receiptTime),
-          timeZone: store.timeZone,
-          company,
-          kind: receiptKind(order, posPaySystems),
-          callbackUrl: callbackUrlOf(callbackBaseUrl, '/webhooks/atol/callback'),
-          settlementTime: new Date(input.settlementTime),
-          actTime: new Date(input.actTime),
-          actNumber: input.actNumber,
-        }),
+      const registration = await register(
+        input,
+        'sell_correction',
+        (common) => buildAtolCorrectionReceipt({ ...common, settlementTime: new Date(input.settlementTime), actTime: new Date(input.actTime), actNumber: input.actNumber }),
+        (client, body) => client.sellCorrection(body),
       );
-      const registration = await client.sellCorrection(body);
-      logger?.info({ orderId: input.orderId, externalId: input.externalId, uuid: registration.uuid, alreadyAccepted: registration.alreadyAccepted }, 'ATOL sell_correction registered');
-      return { ...registration, basis: { type: 'self', actDate: formatAtolDate(new Date(input.actTime), store.timeZone), actNumber: input.actNumber } };
+      const { timeZone } = storeWithCompany(input.storeId);
+      return { ...registration, basis: { type: 'self', actDate: formatAtolDate(new Date(input.actTime), timeZone), actNumber: input.actNumber } };
     },
 
     /** `storeId` picks the store's company's group; histories from before several companies lack it (the default group). */

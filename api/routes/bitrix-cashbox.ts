@@ -54,7 +54,7 @@ export function bitrixCashboxRouter(deps: { client: Client; config: PosConfig; m
 
   router.post(PRINT_PATH, ...bodyParsers, async (req, res) => {
     if (!requireFormOrJson(req)) return refuse('Content-Type: application/x-www-form-urlencoded or application/json required', 415, res);
-    if (!deps.masterSecret) return refuse('Bitrix cashbox requests are not accepted: BITRIX_CASHBOX_SECRET is not configured', 503, res);
+    if (!deps.masterSecret) return refuse('Bitrix cashboxes are not enabled here (BITRIX_CASHBOX_SECRET is not configured)', 404, res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const params = body.cashbox_params as { AUTH?: { TOKEN?: unknown } } | undefined;
     const token = str(params?.AUTH?.TOKEN);
@@ -81,7 +81,7 @@ export function bitrixCashboxRouter(deps: { client: Client; config: PosConfig; m
 
   router.post(CHECK_PATH, ...bodyParsers, async (req, res) => {
     if (!requireFormOrJson(req)) return refuse('Content-Type: application/x-www-form-urlencoded or application/json required', 415, res);
-    if (!deps.masterSecret) return refuse('Bitrix cashbox requests are not accepted: BITRIX_CASHBOX_SECRET is not configured', 503, res);
+    if (!deps.masterSecret) return refuse('Bitrix cashboxes are not enabled here (BITRIX_CASHBOX_SECRET is not configured)', 404, res);
     const key = typeof req.query.key === 'string' ? req.query.key : undefined;
     if (!key || !secretsEqual(key, checkUrlKey(deps.masterSecret))) return refuse('key: missing or wrong', 401, res);
     const body = (req.body ?? {}) as Record<string, unknown>;
