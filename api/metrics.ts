@@ -97,6 +97,7 @@ export const ATTENTION_KINDS: Record<string, string> = {
   refund: 'refundWorkflow',
   order_cancellation: 'orderCancellationWorkflow',
   walk_in_problem: 'walkInProblemWorkflow',
+  bitrix_cashbox_check: 'bitrixCashboxCheckWorkflow',
 };
 
 /** A value computed at most every `ttlMs`, and given up after `timeoutMs` (the last value is kept then). */
