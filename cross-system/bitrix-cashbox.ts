@@ -115,7 +115,10 @@ const PAID_STAGES = new Set(['FISCALIZING', 'CONFIRMING', 'DEDUCTING_STOCK', 'CO
  * wins over one still awaiting payment (a payment marked paid in Bitrix before the terminal's receipt came);
  * two equal candidates are never guessed between.
  */
-export async function findSaleForCheck(client: Client, input: { storeId: string; kind: CheckKind; total: Kopecks; now?: Date }): Promise<CheckSaleMatch> {
+export async function findSaleForCheck(
+  client: Client,
+  input: { storeId: string; kind: CheckKind; total: Kopecks; now?: Date; /** The check's `date_create`: when Bitrix made it. */ createdAt?: Date },
+): Promise<CheckSaleMatch> {
   const since = new Date((input.now ?? new Date()).getTime() - LOOKBACK_MS).toISOString();
   const type = input.kind === 'sale' ? 'posPaymentWorkflow' : 'refundWorkflow';
   const query = `WorkflowType = "${type}" AND PosStore = ${quote(input.storeId)} AND PosTotal = ${Math.trunc(input.total)} AND StartTime > "${since}"`;
@@ -139,9 +142,44 @@ export async function findSaleForCheck(client: Client, input: { storeId: string;
   }
   const paid = input.kind === 'sale' ? unclaimed.filter((c) => PAID_STAGES.has(c.stage ?? '')) : unclaimed;
   const pool = paid.length ? paid : unclaimed;
-  if (pool.length > 1) return { status: 'ambiguous', reason: `${pool.length} ${what.replace(/^(sale|refund)/, '$1s')} could be this check; none is guessed` };
-  const [one] = pool;
-  return { status: 'found', saleWorkflowId: one!.workflowId, orderId: input.kind === 'sale' ? one!.orderId : undefined, refundReceiptId: input.kind === 'refund' ? one!.receiptId : undefined };
+  let one = pool.length === 1 ? pool[0] : undefined;
+  if (!one && input.kind === 'sale' && input.createdAt && paid.length > 1) one = await confirmedWhenMade(client, paid, input.createdAt);
+  if (!one) return { status: 'ambiguous', reason: `${pool.length} ${what.replace(/^(sale|refund)/, '$1s')} could be this check; none is guessed` };
+  return { status: 'found', saleWorkflowId: one.workflowId, orderId: input.kind === 'sale' ? one.orderId : undefined, refundReceiptId: input.kind === 'refund' ? one.receiptId : undefined };
+}
+
+/**
+ * Slack around a CONFIRMING step when matching a check's `date_create` to it: `date_create` has whole seconds,
+ * and Bitrix's clock and ours may differ a little (both NTP-synchronised).
+ */
+const CONFIRM_SLACK_MS = 2_000;
+
+/**
+ * Bitrix makes a sale check the moment the payment turns paid — for our sales, inside the payment workflow's
+ * CONFIRMING step (its call that marks the payment paid). Among paid sales of the same total, the one whose
+ * CONFIRMING step was under way when the check was made (`date_create`) is the check's — when exactly one was;
+ * otherwise nothing is guessed.
+ */
+async function confirmedWhenMade<C extends { workflowId: string }>(client: Client, candidates: C[], createdAt: Date): Promise<C | undefined> {
+  const near: C[] = [];
+  const made = createdAt.getTime();
+  for (const c of candidates) {
+    let status: PosPaymentStatus;
+    try {
+      status = await client.workflow.getHandle(c.workflowId).query(paymentStatusQuery);
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) continue;
+      throw e;
+    }
+    const timeline = status.timeline ?? [];
+    const i = timeline.findIndex((t) => t.stage === 'CONFIRMING');
+    if (i < 0) continue;
+    const entered = Date.parse(timeline[i]!.at);
+    // Still confirming: the step is under way now.
+    const left = timeline[i + 1] ? Date.parse(timeline[i + 1]!.at) : Date.now();
+    if (made >= entered - CONFIRM_SLACK_MS && made <= left + CONFIRM_SLACK_MS) near.push(c);
+  }
+  return near.length === 1 ? near[0] : undefined;
 }
 
 export type PrintRequestOutcome =
@@ -154,8 +192,9 @@ export type PrintRequestOutcome =
  */
 export async function acceptPrintRequest(
   client: Client,
-  check: { uuid: string; storeId: string; kind: CheckKind; checkType: string; total: Kopecks },
+  request: { uuid: string; storeId: string; kind: CheckKind; checkType: string; total: Kopecks; createdAt?: Date },
 ): Promise<PrintRequestOutcome> {
+  const { createdAt, ...check } = request;
   const workflowId = bitrixCashboxCheckWorkflowId(check.uuid);
   try {
     await client.workflow.getHandle(workflowId).describe();
@@ -163,7 +202,7 @@ export async function acceptPrintRequest(
   } catch (e) {
     if (!(e instanceof WorkflowNotFoundError)) throw e;
   }
-  const match = await findSaleForCheck(client, check);
+  const match = await findSaleForCheck(client, { ...check, createdAt });
   if (match.status === 'unknown') return { status: 'refused', httpStatus: 422, reason: match.reason };
   if (match.status === 'ambiguous') return { status: 'refused', httpStatus: 409, reason: match.reason };
   const input: CashboxCheckInput = { ...check, saleWorkflowId: match.saleWorkflowId, orderId: match.orderId, refundReceiptId: match.refundReceiptId };

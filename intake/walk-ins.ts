@@ -50,23 +50,45 @@ export interface SalesBooks {
 
 export type WalkInOutcome = { status: 'accepted' | 'duplicate'; workflowId: string };
 
-/** Splits receipts into Updates under both limits (a receipt is never split). */
-export function chunkForUpdates(receipts: WalkInReceipt[], maxCount = RECEIPTS_PER_UPDATE, maxBytes = UPDATE_PAYLOAD_BYTES): WalkInReceipt[][] {
-  const chunks: WalkInReceipt[][] = [];
-  let current: WalkInReceipt[] = [];
+/** Splits items into Updates under both limits (an item is never split). */
+export function chunkForUpdates<T>(items: T[], maxCount = RECEIPTS_PER_UPDATE, maxBytes = UPDATE_PAYLOAD_BYTES): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let size = 0;
-  for (const receipt of receipts) {
-    const bytes = Buffer.byteLength(JSON.stringify(receipt)) + 1;
+  for (const item of items) {
+    const bytes = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (current.length > 0 && (current.length >= maxCount || size + bytes > maxBytes)) {
       chunks.push(current);
       current = [];
       size = 0;
     }
-    current.push(receipt);
+    current.push(item);
     size += bytes;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/**
+ * Items of concurrent requests for one key wait a moment and are sent together; every caller awaits the send
+ * that carried its own (Evotor sends one webhook per receipt, several at a time; middleware batches overlap).
+ */
+function coalesced<T>(ms: number, send: (key: string, items: T[]) => Promise<void>): (key: string, items: T[]) => Promise<void> {
+  const pending = new Map<string, { items: T[]; sent: Promise<void> }>();
+  return (key, items) => {
+    let batch = pending.get(key);
+    if (!batch) {
+      const fresh = { items: [] as T[], sent: Promise.resolve() };
+      fresh.sent = new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => {
+        pending.delete(key);
+        return send(key, fresh.items);
+      });
+      pending.set(key, fresh);
+      batch = fresh;
+    }
+    batch.items.push(...items);
+    return batch.sent;
+  };
 }
 
 /**
@@ -106,26 +128,6 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
     return { status: outcome.status === 'duplicate' ? 'duplicate' : 'accepted', workflowId: outcome.workflowId };
   }
 
-  /**
-   * Receipts of concurrent requests (Evotor sends one webhook per receipt, several at a time) wait a moment
-   * and go to their store's deductions workflow together; every caller awaits the call that carried its own.
-   */
-  const pending = new Map<string, { receipts: WalkInReceipt[]; sent: Promise<void> }>();
-  function enqueue(storeId: string, receipts: WalkInReceipt[]): Promise<void> {
-    let batch = pending.get(storeId);
-    if (!batch) {
-      const fresh = { receipts: [] as WalkInReceipt[], sent: Promise.resolve() };
-      fresh.sent = new Promise<void>((resolve) => setTimeout(resolve, coalesceMs)).then(() => {
-        pending.delete(storeId);
-        return queue(storeId, fresh.receipts);
-      });
-      pending.set(storeId, fresh);
-      batch = fresh;
-    }
-    batch.receipts.push(...receipts);
-    return batch.sent;
-  }
-
   async function queue(storeId: string, receipts: WalkInReceipt[]): Promise<void> {
     for (const chunk of chunkForUpdates(receipts)) {
       await client.workflow.executeUpdateWithStart(queueReceiptsUpdate, {
@@ -144,19 +146,48 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
   /** The part of each store-day's book that last took sales (a full part is followed by the next). */
   const openParts = new Map<string, number>();
 
+  /** Sends sales to their store-day book, opening the next part when one is full. */
+  async function keepInBook(key: string, facts: WalkInSaleFacts[]): Promise<void> {
+    const books = opts.books!;
+    const [storeId, day] = key.split('|') as [string, string];
+    for (const chunk of chunkForUpdates(facts, SALES_PER_BOOK_UPDATE)) {
+      for (let part = openParts.get(key) ?? 0; ; part++) {
+        try {
+          await client.workflow.executeUpdateWithStart(recordWalkInSalesUpdate, {
+            args: [{ sales: chunk }],
+            startWorkflowOperation: new WithStartWorkflowOperation(walkInSalesBookWorkflow, {
+              workflowId: walkInSalesBookWorkflowId(storeId, day, part),
+              taskQueue: TASK_QUEUES.workflows,
+              workflowIdConflictPolicy: 'USE_EXISTING',
+              args: [{ storeId, day, part, keepUntil: new Date(bookKeepUntil(day, books.keepMs)).toISOString() }],
+              staticSummary: `Walk-in sales of store ${storeId} on ${day}, kept for refunds`,
+            }),
+          });
+          openParts.set(key, part);
+          break;
+        } catch (e) {
+          if (!(e instanceof WorkflowUpdateFailedError && e.cause?.message === BOOK_FULL)) throw e;
+        }
+      }
+    }
+  }
+  const enqueue = coalesced(coalesceMs, queue);
+  const keep = coalesced(coalesceMs, keepInBook);
+
   /** Keeps the sales in their store-day books (new ones only; a book already holding a receipt keeps the first). */
   async function book(sales: WalkInSale[]): Promise<void> {
     const books = opts.books;
     if (!books) return;
-    const byDay = new Map<string, { storeId: string; day: string; facts: WalkInSaleFacts[] }>();
+    const byDay = new Map<string, WalkInSaleFacts[]>();
     for (const { payment, receipt } of sales) {
       if (payment.terminalKind !== 'middleware') continue;
       const day = payment.paidAt.slice(0, 10);
       // Past its day's return period: no refund will look for it.
       if (bookKeepUntil(day, books.keepMs) <= Date.now()) continue;
+      // Store ids have no "|" (POS_CONFIG).
       const key = `${receipt.storeId}|${day}`;
-      const entry = byDay.get(key) ?? { storeId: receipt.storeId, day, facts: [] };
-      entry.facts.push({
+      const facts = byDay.get(key) ?? [];
+      facts.push({
         receiptId: payment.receiptId,
         terminalStoreId: payment.terminalStoreId,
         amount: payment.amount,
@@ -164,33 +195,9 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
         paidAt: payment.paidAt,
         lines: receipt.lines.map((l) => ({ ...l, name: l.name.slice(0, BOOK_NAME_CHARS) })),
       });
-      byDay.set(key, entry);
+      byDay.set(key, facts);
     }
-    await Promise.all(
-      [...byDay].map(async ([key, { storeId, day, facts }]) => {
-        for (let i = 0; i < facts.length; i += SALES_PER_BOOK_UPDATE) {
-          const chunk = facts.slice(i, i + SALES_PER_BOOK_UPDATE);
-          for (let part = openParts.get(key) ?? 0; ; part++) {
-            try {
-              await client.workflow.executeUpdateWithStart(recordWalkInSalesUpdate, {
-                args: [{ sales: chunk }],
-                startWorkflowOperation: new WithStartWorkflowOperation(walkInSalesBookWorkflow, {
-                  workflowId: walkInSalesBookWorkflowId(storeId, day, part),
-                  taskQueue: TASK_QUEUES.workflows,
-                  workflowIdConflictPolicy: 'USE_EXISTING',
-                  args: [{ storeId, day, part, keepUntil: new Date(bookKeepUntil(day, books.keepMs)).toISOString() }],
-                  staticSummary: `Walk-in sales of store ${storeId} on ${day}, kept for refunds`,
-                }),
-              });
-              openParts.set(key, part);
-              break;
-            } catch (e) {
-              if (!(e instanceof WorkflowUpdateFailedError && e.cause?.message === BOOK_FULL)) throw e;
-            }
-          }
-        }
-      }),
-    );
+    await Promise.all([...byDay].map(([key, facts]) => keep(key, facts)));
   }
 
   return async function take(sales: WalkInSale[]): Promise<WalkInOutcome[]> {

@@ -169,6 +169,29 @@ describe('Bitrix REST cashbox: receipts in the order\'s "Checks" tab', () => {
     await expect(stack.client.workflow.getHandle(bitrixCashboxCheckWorkflowId(check.uuid)).describe()).rejects.toThrow();
   });
 
+  it('two paid sales of one total, neither with a check: the one Bitrix saw paid when it made the check (date_create) gets it', async () => {
+    // The first sale is paid while the store's cashbox rule is off (as before the cashbox was switched on): no check.
+    const rules = stack.bitrix.cashbox.rules.splice(0);
+    const first = await payOrderAtTerminal(stack, 'spb', [{ product: GRINDER, quantity: 3 }]);
+    expect(stack.bitrix.checksOfOrder(first.order.id)).toHaveLength(0);
+    stack.bitrix.cashbox.rules.push(...rules);
+    // Apart by more than the slack the match allows around a confirmation (date_create has whole seconds).
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // The second, same total, is paid with the rule on: Bitrix makes its check as our workflow marks it paid.
+    const second = await payOrderAtTerminal(stack, 'spb', [{ product: GRINDER, quantity: 3 }]);
+    const paid = await waitForOrderStage(stack, second.order.id, 'COMPLETED');
+    const check = await eventually(() => stack.bitrix.checksOfOrder(second.order.id).find((c) => c.status === 'Y' || c.status === 'E'), 'the check answered');
+    expect(check.errors).toEqual([]);
+    expect(check).toMatchObject({ status: 'Y', linkParams: { FISCAL_DOC_NUMBER: paid.fiscal!.fiscalDocumentNumber } });
+    // The first sale's check, added by hand later, is the first sale's: the second is taken.
+    const byHand = stack.bitrix.addCheckByHand({ orderId: first.order.id, type: 'sell' });
+    const firstPaid = await waitForOrderStage(stack, first.order.id, 'COMPLETED');
+    await eventually(() => (byHand.status === 'Y' ? true : undefined), 'the first sale\'s check applied');
+    expect(byHand.linkParams).toMatchObject({ FISCAL_DOC_NUMBER: firstPaid.fiscal!.fiscalDocumentNumber });
+    // Each check carries its own sale's receipt.
+    expect(firstPaid.fiscal!.fiscalDocumentNumber).not.toBe(paid.fiscal!.fiscalDocumentNumber);
+  }, 120_000);
+
   it('a check whose sale is closed by hand without a receipt stops for a person: nothing applied, CHECK_URL says why', async () => {
     const order = stack.bitrix.createOrder({ statusId: 'N', basket: [{ ...BEANS, quantity: 3, reservations: [{ storeId: STORES.msk.warehouse, quantity: 3 }] }], payments: [{ paySystemId: 10 }] });
     await waitForOrderStage(stack, order.id, 'AWAITING_PAYMENT');

@@ -70,9 +70,12 @@ export function bitrixCashboxRouter(deps: { client: Client; config: PosConfig; m
     const parsed = PrintRequestSchema.safeParse(body);
     if (!parsed.success) return refuse(fieldErrors(parsed.error), 400, res);
     const { uuid, type, total_sum: total } = parsed.data;
+    // When Bitrix made the check (unix seconds): only a tie-break between equal sales, so a missing or odd value is ignored.
+    const made = Number(str(body.date_create));
+    const createdAt = Number.isInteger(made) && made > 0 ? new Date(made * 1000) : undefined;
     const kind = CHECK_TYPES[type];
     if (!kind) return refuse(`type: "${type.slice(0, 32)}" is not a check this cashbox answers (sell, sellreturn, sellreturncash)`, 422, res);
-    const outcome = await acceptPrintRequest(deps.client, { uuid, storeId, kind, checkType: type, total });
+    const outcome = await acceptPrintRequest(deps.client, { uuid, storeId, kind, checkType: type, total, createdAt });
     if (outcome.status === 'refused') return refuse(`uuid ${uuid}: ${outcome.reason}`, outcome.httpStatus, res);
     deps.logger.info({ uuid, storeId, type, status: outcome.status, workflowId: outcome.workflowId }, 'Bitrix check accepted');
     // Bitrix keeps this UUID as the check's external uuid; check.apply and CHECK_URL name the check by it.
