@@ -6,7 +6,10 @@
 
 export const TASK_QUEUES = {
   workflows: 'pos-workflows',
-  /** The per-store walk-in deductions workflows: their own queue, so a burst of receipts never starves them. */
+  /**
+   * The per-store walk-in deductions workflows and the walk-in sales books: their own queue, so a burst of
+   * receipts never starves them (the door waits on both).
+   */
   deductions: 'pos-deductions',
   bitrix: 'bitrix',
   evotor: 'evotor',

@@ -157,7 +157,8 @@ export function walkInIntake(client: Client, opts: { concurrency: number; resend
             args: [{ sales: chunk }],
             startWorkflowOperation: new WithStartWorkflowOperation(walkInSalesBookWorkflow, {
               workflowId: walkInSalesBookWorkflowId(storeId, day, part),
-              taskQueue: TASK_QUEUES.workflows,
+              // Beside the deductions workflows, on their own queue: a burst of receipt workflows never delays the door's answer.
+              taskQueue: TASK_QUEUES.deductions,
               workflowIdConflictPolicy: 'USE_EXISTING',
               args: [{ storeId, day, part, keepUntil: new Date(bookKeepUntil(day, books.keepMs)).toISOString() }],
               staticSummary: `Walk-in sales of store ${storeId} on ${day}, kept for refunds`,

@@ -48,7 +48,7 @@ describe('refunds of middleware walk-in sales after retention: the sales book', 
         args: [{ sales: [sale] }],
         startWorkflowOperation: new WithStartWorkflowOperation(walkInSalesBookWorkflow, {
           workflowId: walkInSalesBookWorkflowId('msk-1', day, part),
-          taskQueue: TASK_QUEUES.workflows,
+          taskQueue: TASK_QUEUES.deductions,
           workflowIdConflictPolicy: 'USE_EXISTING',
           args: [{ storeId: 'msk-1', day, part, keepUntil: new Date(Date.now() + 3_600_000).toISOString() }],
         }),
