@@ -297,14 +297,17 @@ function runningPid(name: string, binary: string): number | undefined {
   const file = join(RUN, `${name}.pid`);
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, 'utf8'));
+  let cmdline: string;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline.split('\0')[0] === binary) return pid;
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
-    /* gone */
+    // Gone: the pid file is stale.
+    rmSync(file, { force: true });
+    return undefined;
   }
-  rmSync(file, { force: true });
-  return undefined;
+  // Another program under that pid (a stale file), or ours a moment before its exec completed: not ours now,
+  // but the file stays (start writes it anew).
+  return cmdline.split('\0')[0] === binary ? pid : undefined;
 }
 
 function startDaemon(name: string, binary: string, args: string[]): number {
@@ -352,15 +355,19 @@ export async function startTemporalServer(log: Log): Promise<boolean> {
   if (runningPid('temporal', bins.server) !== undefined) return false;
   const configFile = join(RUN, 'temporal.yaml');
   writeFileSync(configFile, renderServerConfig(secrets().dbPassword), { mode: 0o600 });
-  startDaemon('temporal', bins.server, ['--config-file', configFile, '--allow-no-auth', 'start']);
-  await waitForFrontend(log);
+  const pid = startDaemon('temporal', bins.server, ['--config-file', configFile, '--allow-no-auth', 'start']);
+  await waitForFrontend(log, pid);
   return true;
 }
 
-async function waitForFrontend(log: Log): Promise<void> {
+/**
+ * Waits until the frontend answers, or the process we started is gone. (Not `runningPid`: its command-line check,
+ * meant for stale pid files, once judged a server that had just started gone and removed its pid file.)
+ */
+async function waitForFrontend(log: Log, pid: number): Promise<void> {
   const { temporalAddress } = clusterInfo();
   await until('the Temporal frontend', async () => {
-    if (runningPid('temporal', clusterBinaries().server) === undefined) throw new Error(`the server exited; see ${join(RUN, 'temporal.log')}`);
+    if (isZombie(pid)) throw new Error(`the server exited; see ${join(RUN, 'temporal.log')}`);
     const connection = await Connection.connect({ address: temporalAddress, connectTimeout: 2_000 });
     try {
       await connection.workflowService.getSystemInfo({});
