@@ -3,24 +3,9 @@ import type { EvotorCloudClient } from '../activities/evotor/client';
 import type { FermaClient } from '../activities/ferma/client';
 import { CompanyAccounts, type CompanyClients } from '../activities/shared/company-clients';
 import { parsePosConfig } from '../lib/config';
+import { TWO_COMPANIES } from './support/companies';
 
-const config = parsePosConfig(`
-bitrix:
-  posPaySystemIds: [10]
-  statuses: { awaitingPayment: WP, paid: P }
-companies:
-  - id: north
-    company: { inn: "7701000001", email: north@example.ru, sno: osn, paymentAddress: "https://north.example.ru" }
-    atol: { loginEnv: N_LOGIN, passwordEnv: N_PASSWORD, groupCodeEnv: N_GROUP }
-    evotor: { tokenEnv: N_TOKEN }
-  - id: south
-    company: { inn: "7802000002", email: south@example.ru, sno: osn, paymentAddress: "https://south.example.ru" }
-    ferma: { loginEnv: S_LOGIN, passwordEnv: S_PASSWORD }
-stores:
-  - { id: n1, name: N, bitrixStoreId: "1", evotorStoreId: e-n1, evotorDeviceIds: [d-n1], fiscalMode: atol, companyId: north }
-  - { id: s1, name: S, bitrixStoreId: "2", evotorStoreId: e-s1, evotorDeviceIds: [d-s1], fiscalMode: ferma, companyId: south }
-  - { id: d1, name: D, bitrixStoreId: "3", evotorStoreId: e-d1, evotorDeviceIds: [d-d1] }
-`, 'yaml');
+const config = parsePosConfig(TWO_COMPANIES, 'yaml');
 
 // Stand-ins: only their identity matters here.
 const client = <T>(name: string) => ({ name }) as unknown as T;

@@ -1,5 +1,5 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
-import { terminalReceiptIntake } from '../../intake/terminal-receipts';
+import { terminalReceiptIntake, type TerminalReceipt } from '../../intake/terminal-receipts';
 import { type PosPaymentStatus } from '../../domain/payment';
 import type { ReportItem } from '../../domain/reconciliation';
 import type { CompanyAccounts } from '../../activities/shared/company-clients';
@@ -58,6 +58,25 @@ export function createReconciliationTerminalActivities({ client, config, account
     },
   });
 
+  /** A receipt no workflow holds, handed to the doors' intake: reported healed, or refused with the reason (a duplicate says nothing). */
+  async function handOver(
+    r: CloudReceipt,
+    storeId: string,
+    items: ReportItem[],
+    receipt: TerminalReceipt,
+    cls: 'refund-not-reflected' | 'walk-in-not-recorded',
+    found: string,
+    done: (workflowId: string) => string,
+  ): Promise<void> {
+    const [outcome] = await take([receipt]);
+    if (outcome.status === 'duplicate') return;
+    if (outcome.status === 'rejected') {
+      items.push(refusedItem(cls, receipt.payment.receiptId, outcome.reason, ids(r, storeId)));
+      return;
+    }
+    items.push({ class: cls, key: receipt.payment.receiptId, action: 'healed', found, done: done(outcome.workflowId), workflowId: outcome.workflowId, ...ids(r, storeId) });
+  }
+
   async function comparePage(receipts: CloudReceipt[], store: ReconciledStore, workflows: Workflows, items: ReportItem[], orderCandidates: OrderCandidate[]): Promise<void> {
     const receiptWorkflow = (r: CloudReceipt) => terminalReceiptWorkflowId(r.payment.terminalStoreId, r.payment.receiptId);
     const seen = await workflows.existing(
@@ -85,21 +104,9 @@ export function createReconciliationTerminalActivities({ client, config, account
       if (r.type === 'PAYBACK') {
         if (seen.has(refundWorkflowId(payment.terminalStoreId, payment.receiptId))) continue;
         // The Evotor door's own call: the refund workflow finds the sale and reverses it in every system.
-        const [outcome] = await take([{ payment, type: 'PAYBACK', lines: r.lines }]);
-        if (outcome.status === 'duplicate') continue;
-        if (outcome.status === 'rejected') {
-          items.push(refusedItem('refund-not-reflected', payment.receiptId, outcome.reason, ids(r, store.storeId)));
-          continue;
-        }
-        items.push({
-          class: 'refund-not-reflected',
-          key: payment.receiptId,
-          action: 'healed',
-          found: `a refund of ${r.baseReceiptId ? `sale ${r.baseReceiptId}` : 'a sale'} at the terminal that no workflow holds (its webhook never came)`,
-          done: `refund handed to ${outcome.workflowId} (payment returned, stock back, refund receipt, as the sale needs)`,
-          workflowId: outcome.workflowId,
-          ...ids(r, store.storeId),
-        });
+        await handOver(r, store.storeId, items, { payment, type: 'PAYBACK', lines: r.lines }, 'refund-not-reflected',
+          `a refund of ${r.baseReceiptId ? `sale ${r.baseReceiptId}` : 'a sale'} at the terminal that no workflow holds (its webhook never came)`,
+          (workflowId) => `refund handed to ${workflowId} (payment returned, stock back, refund receipt, as the sale needs)`);
         continue;
       }
       const orderId = payment.orderId;
@@ -108,21 +115,9 @@ export function createReconciliationTerminalActivities({ client, config, account
         // workflow issues a correction receipt for it (as for the order payments of bitrix.ts).
         const cloud = store.fiscalMode === 'atol' || store.fiscalMode === 'ferma';
         const found = cloud ? { ...payment, foundByReconciliationAt: new Date().toISOString() } : payment;
-        const [outcome] = await take([{ payment: found, type: 'SELL', lines: r.lines }]);
-        if (outcome.status === 'duplicate') continue;
-        if (outcome.status === 'rejected') {
-          items.push(refusedItem('walk-in-not-recorded', payment.receiptId, outcome.reason, ids(r, store.storeId)));
-          continue;
-        }
-        items.push({
-          class: 'walk-in-not-recorded',
-          key: payment.receiptId,
-          action: 'healed',
-          found: 'a sale without our order id that no workflow holds (its webhook never came)',
-          done: `receipt handed to ${outcome.workflowId} (matched to an awaiting order${cloud ? ', which then gets a correction receipt' : ''}, or written off as a walk-in sale)`,
-          workflowId: outcome.workflowId,
-          ...ids(r, store.storeId),
-        });
+        await handOver(r, store.storeId, items, { payment: found, type: 'SELL', lines: r.lines }, 'walk-in-not-recorded',
+          'a sale without our order id that no workflow holds (its webhook never came)',
+          (workflowId) => `receipt handed to ${workflowId} (matched to an awaiting order${cloud ? ', which then gets a correction receipt' : ''}, or written off as a walk-in sale)`);
         continue;
       }
       const order = seen.get(posPaymentWorkflowId(orderId));
