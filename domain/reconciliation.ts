@@ -26,14 +26,6 @@ export const DIVERGENCE_CLASS_IDS = Object.keys(DIVERGENCE_CLASSES) as Divergenc
  */
 export type CorrectionAction = 'issued' | 'at-terminal' | 'in-1c';
 
-/** The report's `correction` field for a settlement found without its receipt at a store of this fiscal mode. */
-export function correctionOf(fiscalMode: string): { correction?: CorrectionAction } {
-  if (fiscalMode === 'atol' || fiscalMode === 'ferma') return { correction: 'issued' };
-  if (fiscalMode === 'terminal') return { correction: 'at-terminal' };
-  if (fiscalMode === '1c') return { correction: 'in-1c' };
-  return {};
-}
-
 /** healed: handed to a workflow that does the rest; reported: a person must look. */
 export type ReconciliationAction = 'healed' | 'reported';
 

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { AtolClient } from '../activities/atol/client';
-import { buildAtolSellReceipt } from '../activities/atol/receipt';
+import { buildAtolCorrectionReceipt, buildAtolSellReceipt } from '../activities/atol/receipt';
 import { FermaClient } from '../activities/ferma/client';
 import { buildFermaIncomeReceipt } from '../activities/ferma/receipt';
 import type { OrderSnapshot } from '../domain/order';
@@ -60,6 +60,17 @@ describe('ATOL simulator with two accounts', () => {
       const wrong = await a.sell(buildAtolSellReceipt({ order, externalId: 'pos-43-sell', receiptTime: new Date('2026-04-01T07:00:00Z'), timeZone: 'Europe/Moscow', company: companyB, kind: 'full_payment' }));
       const report = await until(() => a.getReport(wrong.uuid), (r) => r.status !== 'wait');
       expect(report).toMatchObject({ status: 'fail', error: { type: 'driver', text: expect.stringContaining('ИНН') } });
+
+      // A correction receipt carries its company under `correction`: B's own is printed in B's group, A's INN fails there.
+      const correction = (company: typeof companyA, externalId: string) =>
+        buildAtolCorrectionReceipt({
+          order, externalId, receiptTime: new Date('2026-04-02T07:00:00Z'), timeZone: 'Europe/Moscow', company, kind: 'full_payment',
+          settlementTime: new Date('2026-04-01T07:00:00Z'), actTime: new Date('2026-04-02T07:00:00Z'), actNumber: 'POS-42',
+        });
+      const corrected = await b.sellCorrection(correction(companyB, 'pos-42-correction'));
+      expect((await until(() => b.getReport(corrected.uuid), (r) => r.status !== 'wait')).status).toBe('done');
+      const misfiled = await b.sellCorrection(correction(companyA, 'pos-44-correction'));
+      expect(await until(() => b.getReport(misfiled.uuid), (r) => r.status !== 'wait')).toMatchObject({ status: 'fail', error: { text: expect.stringContaining('ИНН') } });
     } finally {
       await sim.close();
     }

@@ -9,7 +9,6 @@ import { classifyErrors } from '../../activities/shared/activity-errors';
 import { ExternalServiceError } from '../../activities/shared/errors';
 import { orderEventsWorkflowId, posPaymentWorkflowId } from '../../domain/workflow-ids';
 import { cloudCorrectionExternalId, correctionActNumber } from '../../domain/fiscal';
-import { correctionOf } from '../../domain/reconciliation';
 import { ReconciliationActivityDeps, OrderCandidate, BitrixPageOutcome, BITRIX_PAGES_PER_REQUEST, BITRIX_PAGE, Seen, Workflows, refusedItem } from './shared';
 
 /** Activities on the Bitrix task queue (each one Bitrix request, or one `batch` of them), paced by its rate limit. */
@@ -96,8 +95,9 @@ export function createReconciliationBitrixActivities({ client, bitrix, config, l
                 action: 'healed',
                 found: `paid at the terminal; ${c.why}; ${bitrixSide}`,
                 done: `payment handed to ${outcome.workflowId}${healedFiscalText(c)}`,
-                // A terminal that fiscalizes printed its receipt at the time: nothing to correct.
-                ...(c.fiscalMode === 'terminal' ? {} : correctionOf(c.fiscalMode)),
+                // Only a cloud register's receipt is corrected here; a terminal printed its receipt at the time, and
+                // 1C:Retail's receipt is awaited (reported only when its workflow ends without one, evotor.ts).
+                ...(cloud ? { correction: 'issued' as const } : {}),
               },
         );
         if (pos?.paid && pos.sum !== c.payment.amount) {

@@ -225,7 +225,8 @@ export async function startAtolSimulator(opts: AtolSimulatorOptions): Promise<At
     if (!r || r.status !== 'wait') return;
     const vatProblem = vatNotValidOnDate(r);
     const groupInn = innOfGroup.get(r.group_code);
-    const receiptInn = (r.body.receipt as { company?: { inn?: unknown } } | undefined)?.company?.inn;
+    // A sell/refund carries the company in `receipt`, a correction in `correction` (ATOL v5).
+    const receiptInn = ((r.body.receipt ?? r.body.correction) as { company?: { inn?: unknown } } | undefined)?.company?.inn;
     if (groupInn !== undefined && receiptInn !== groupInn) {
       r.status = 'fail';
       r.error = errorBody(REGISTER_ERRORS.wrongInn.code, REGISTER_ERRORS.wrongInn.text, REGISTER_ERRORS.wrongInn.type);
