@@ -1,5 +1,4 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { defineQuery } from '@temporalio/workflow';
 import type { BitrixClient } from '../activities/bitrix/client';
 import {
   CASHBOX_HANDLER_CODE,
@@ -11,15 +10,16 @@ import {
 import type { FiscalAttributes } from '../domain/fiscal';
 import type { Kopecks } from '../domain/money';
 import type { PosPaymentStatus } from '../domain/payment';
-import type { RefundStatus } from '../domain/refund';
-import { PosOrderId, PosReceiptId, PosStage } from '../domain/search-attributes';
+import { PosOrderId, PosReceiptId, PosStage, PosStore, PosTotal } from '../domain/search-attributes';
 import { TASK_QUEUES, bitrixCashboxCheckWorkflowId } from '../domain/workflow-ids';
 import { checkUrlKey, storeCashboxToken } from '../lib/bitrix-cashbox-secret';
 import type { PosConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import type { bitrixCashboxCheckWorkflow } from '../workflows/bitrix-cashbox-check';
+import { cashboxCheckStatusQuery, type bitrixCashboxCheckWorkflow } from '../workflows/bitrix-cashbox-check';
+import { statusQuery } from '../workflows/payment/messages';
+import { refundStatusQuery } from '../workflows/refund/messages';
+import { quote } from './reconciliation/shared';
 
-const quote = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
 /** The door paths Bitrix is told about (sale.cashbox.handler.add PRINT_URL and CHECK_URL). */
 export const PRINT_PATH = '/webhooks/bitrix/cashbox/print';
@@ -94,9 +94,6 @@ export async function ensureBitrixCashboxes(
   return { handler, cashboxes };
 }
 
-const paymentStatusQuery = defineQuery<PosPaymentStatus>('status');
-const refundStatusQuery = defineQuery<RefundStatus>('status');
-export const cashboxCheckStatusQuery = defineQuery<CashboxCheckStatus>('status');
 
 /** The sale (or refund) a check stands for, as far as the door can tell. */
 export type CheckSaleMatch =
@@ -122,23 +119,28 @@ export async function findSaleForCheck(
   const since = new Date((input.now ?? new Date()).getTime() - LOOKBACK_MS).toISOString();
   const type = input.kind === 'sale' ? 'posPaymentWorkflow' : 'refundWorkflow';
   const query = `WorkflowType = "${type}" AND PosStore = ${quote(input.storeId)} AND PosTotal = ${Math.trunc(input.total)} AND StartTime > "${since}"`;
-  const candidates: { workflowId: string; stage?: string; orderId?: string; receiptId?: string }[] = [];
+  // The sales of that store and total that already have a check (one list, not a count per candidate).
+  const claimed = new Set<string>();
+  const checks = `WorkflowType = "bitrixCashboxCheckWorkflow" AND PosStore = ${quote(input.storeId)} AND PosTotal = ${Math.trunc(input.total)} AND StartTime > "${since}"`;
+  for await (const wf of client.workflow.list({ query: checks })) {
+    const key = input.kind === 'sale' ? wf.typedSearchAttributes.get(PosOrderId) : wf.typedSearchAttributes.get(PosReceiptId);
+    if (key) claimed.add(key);
+  }
+  let candidates = 0;
+  const unclaimed: { workflowId: string; stage?: string; orderId?: string; receiptId?: string }[] = [];
   for await (const wf of client.workflow.list({ query })) {
     const attrs = wf.typedSearchAttributes;
     const stage = attrs.get(PosStage);
     if (stage === 'CANCELLED') continue;
-    candidates.push({ workflowId: wf.workflowId, stage: stage as string | undefined, orderId: attrs.get(PosOrderId), receiptId: attrs.get(PosReceiptId) });
-    if (candidates.length >= 20) break;
+    candidates++;
+    const c = { workflowId: wf.workflowId, stage: stage as string | undefined, orderId: attrs.get(PosOrderId), receiptId: attrs.get(PosReceiptId) };
+    if (claimed.has((input.kind === 'sale' ? c.orderId : c.receiptId) ?? '')) continue;
+    unclaimed.push(c);
+    if (unclaimed.length >= 20) break;
   }
   const what = `${input.kind === 'sale' ? 'sale' : 'refund'} of ${(input.total / 100).toFixed(2)} RUB at store ${input.storeId}`;
-  const unclaimed = [];
-  for (const c of candidates) {
-    const key = input.kind === 'sale' ? `PosOrderId = ${quote(c.orderId ?? '')}` : `PosReceiptId = ${quote(c.receiptId ?? '')}`;
-    const { count } = await client.workflow.count(`WorkflowType = "bitrixCashboxCheckWorkflow" AND ${key}`);
-    if (count === 0) unclaimed.push(c);
-  }
   if (unclaimed.length === 0) {
-    return { status: 'unknown', reason: candidates.length ? `every ${what} in the last 7 days already has its check` : `no ${what} is known to the bridge (last 7 days)` };
+    return { status: 'unknown', reason: candidates ? `every ${what} in the last 7 days already has its check` : `no ${what} is known to the bridge (last 7 days)` };
   }
   const paid = input.kind === 'sale' ? unclaimed.filter((c) => PAID_STAGES.has(c.stage ?? '')) : unclaimed;
   const pool = paid.length ? paid : unclaimed;
@@ -166,18 +168,20 @@ async function confirmedWhenMade<C extends { workflowId: string }>(client: Clien
   for (const c of candidates) {
     let status: PosPaymentStatus;
     try {
-      status = await client.workflow.getHandle(c.workflowId).query(paymentStatusQuery);
+      status = await client.workflow.getHandle(c.workflowId).query(statusQuery);
     } catch (e) {
       if (e instanceof WorkflowNotFoundError) continue;
       throw e;
     }
     const timeline = status.timeline ?? [];
-    const i = timeline.findIndex((t) => t.stage === 'CONFIRMING');
-    if (i < 0) continue;
-    const entered = Date.parse(timeline[i]!.at);
-    // Still confirming: the step is under way now.
-    const left = timeline[i + 1] ? Date.parse(timeline[i + 1]!.at) : Date.now();
-    if (made >= entered - CONFIRM_SLACK_MS && made <= left + CONFIRM_SLACK_MS) near.push(c);
+    // Every CONFIRMING step (a retry after NEEDS_ATTENTION confirms again); one still under way ends now.
+    const during = timeline.some(
+      (t, i) =>
+        t.stage === 'CONFIRMING' &&
+        made >= Date.parse(t.at) - CONFIRM_SLACK_MS &&
+        made <= (timeline[i + 1] ? Date.parse(timeline[i + 1]!.at) : Date.now()) + CONFIRM_SLACK_MS,
+    );
+    if (during) near.push(c);
   }
   return near.length === 1 ? near[0] : undefined;
 }
@@ -212,6 +216,13 @@ export async function acceptPrintRequest(
       taskQueue: TASK_QUEUES.workflows,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // Visible as this sale's check from its start (the next print request must not see the sale unclaimed).
+      typedSearchAttributes: [
+        { key: PosStore, value: check.storeId },
+        { key: PosTotal, value: check.total },
+        ...(match.orderId ? [{ key: PosOrderId, value: match.orderId }] : []),
+        ...(match.refundReceiptId ? [{ key: PosReceiptId, value: match.refundReceiptId }] : []),
+      ],
       staticSummary: `Bitrix check ${check.checkType} of ${match.saleWorkflowId}`,
     });
     return { status: 'accepted', workflowId };
@@ -242,7 +253,7 @@ export function createCashboxLookupActivities({ client }: { client: Client }) {
         const handle = client.workflow.getHandle(input.saleWorkflowId);
         // Described first: a workflow closed by then has its final state in the query that follows.
         const described = await handle.describe();
-        const status = input.kind === 'sale' ? await handle.query(paymentStatusQuery) : await handle.query(refundStatusQuery);
+        const status = input.kind === 'sale' ? await handle.query(statusQuery) : await handle.query(refundStatusQuery);
         if (status.fiscal) return { status: 'ready', fiscal: status.fiscal };
         if (described.status.name !== 'RUNNING') return { status: 'gone', reason: `${input.saleWorkflowId} ended (${status.stage}) without fiscal data` };
         return { status: 'waiting', stage: status.stage };

@@ -58,7 +58,14 @@ export async function bitrixCashboxCheckWorkflow(input: CashboxCheckInput): Prom
   const startedAt = Date.now();
   let delay = FIRST_READ_DELAY_MS;
   for (;;) {
-    const read = await lookup.readSaleFiscalData({ saleWorkflowId: input.saleWorkflowId, kind: input.kind });
+    let read: Awaited<ReturnType<typeof lookup.readSaleFiscalData>>;
+    try {
+      read = await lookup.readSaleFiscalData({ saleWorkflowId: input.saleWorkflowId, kind: input.kind });
+    } catch (err) {
+      // Temporal unreadable for the read's 10 minutes (a worker outage): still waiting, read again later.
+      log.warn('sale fiscal data not readable; reading again later', { saleWorkflowId: input.saleWorkflowId, error: (err as Error).message });
+      read = { status: 'waiting' };
+    }
     state.reads++;
     if (read.status === 'ready') {
       state.fiscal = read.fiscal;
@@ -79,7 +86,15 @@ export async function bitrixCashboxCheckWorkflow(input: CashboxCheckInput): Prom
   }
 
   enter('CONFIRMING');
-  await bitrix.applyBitrixCashboxCheck({ uuid: input.uuid, fiscal: state.fiscal });
+  try {
+    await bitrix.applyBitrixCashboxCheck({ uuid: input.uuid, fiscal: state.fiscal });
+  } catch (err) {
+    // Bitrix refused for an hour (e.g. the check was deleted): a person records it, as when the sale has no receipt.
+    state.problem = { message: `Bitrix did not take the fiscal data: ${(err as Error).message}`, action: 'record the receipt in the order\'s Checks tab by hand (or sale.cashbox.check.apply)', at: now() };
+    enter('NEEDS_ATTENTION');
+    await tellManager(input, state.problem);
+    return state;
+  }
   enter('COMPLETED');
   return state;
 }
