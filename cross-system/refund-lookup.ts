@@ -117,8 +117,10 @@ export function createRefundLookupActivities({ client, config, accounts }: Refun
     // A middleware receipt's terminal store is our store id (an Evotor one is Evotor's store uuid).
     const store = config.stores.find((s) => s.id === terminalStoreId);
     if (!store) return undefined;
+    // Only a sale older than the retention has lost its record: younger days are not read (a refund that waits
+    // for its sale polls here), and a book is kept for its day plus the return period.
     const days = Math.ceil(durationMs(config.refunds.walkInReturnPeriod) / DAY_MS) + 1;
-    for (let d = 0; d <= days; d++) {
+    for (let d = Math.floor((await retentionMs()) / DAY_MS); d <= days; d++) {
       const day = new Date(Date.now() - d * DAY_MS).toISOString().slice(0, 10);
       for (let part = 0; ; part++) {
         let sale;

@@ -63,50 +63,50 @@ describe('refunds of middleware walk-in sales after retention: the sales book', 
   it('keeps each middleware walk-in sale in its day\'s book; with the records gone, refunds reverse what the books say was sold', async () => {
     const retentionSeconds = Number((await stack.client.workflowService.describeNamespace({ namespace: stack.namespace })).config?.workflowExecutionRetentionTtl?.seconds ?? 0);
     expect(retentionSeconds).toBeGreaterThan(0);
-    const today = new Date().toISOString().slice(0, 10);
+    const oldAt = new Date(Date.now() - (retentionSeconds + 3_600) * 1000);
+    const olderAt = new Date(oldAt.getTime() - 86_400_000);
+    const [oldDay, olderDay] = [oldAt, olderAt].map((d) => d.toISOString().slice(0, 10));
 
-    // Today's first book is (nearly) full already: three large sales, then nothing more fits.
+    // The older day's first book is (nearly) full already: three large sales, then nothing more fits.
     const filler = (id: string, bytes: number): WalkInSaleFacts => {
       const base: WalkInSaleFacts = { receiptId: id, terminalStoreId: 'msk-1', amount: 100, currency: 'RUB', paidAt: new Date().toISOString(), lines: [{ bitrixProductId: '101', name: '', quantity: 1 }] };
       return { ...base, lines: [{ ...base.lines[0], name: 'x'.repeat(bytes - bookBytes(base)) }] };
     };
-    expect(await offer(today, 0, filler('filler-1', 400_000))).toBe('taken');
-    expect(await offer(today, 0, filler('filler-2', 400_000))).toBe('taken');
-    expect(await offer(today, 0, filler('filler-3', BOOK_LIMITS.bytes - 800_000 - 50))).toBe('taken');
-    expect(await offer(today, 0, filler('filler-4', 1_000))).toBe('full');
-    expect(await book(today, 0).query(walkInSalesBookQuery)).toMatchObject({ sales: 3 });
+    expect(await offer(olderDay, 0, filler('filler-1', 400_000))).toBe('taken');
+    expect(await offer(olderDay, 0, filler('filler-2', 400_000))).toBe('taken');
+    expect(await offer(olderDay, 0, filler('filler-3', BOOK_LIMITS.bytes - 800_000 - 50))).toBe('taken');
+    expect(await offer(olderDay, 0, filler('filler-4', 1_000))).toBe('full');
+    expect(await book(olderDay, 0).query(walkInSalesBookQuery)).toMatchObject({ sales: 3 });
 
     const before = stockOf(stack, 1, 101).amount;
-    const oldAt = new Date(Date.now() - (retentionSeconds + 3_600) * 1000);
     const old = walkInReceipt('msk-1', [{ productId: '101', quantity: 2, price: 249000 }], { dateTime: oldAt.toISOString() });
-    const recent = walkInReceipt('msk-1', [{ productId: '101', quantity: 3, price: 249000 }]);
-    const sent = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [old, recent]);
+    const older = walkInReceipt('msk-1', [{ productId: '101', quantity: 3, price: 249000 }], { dateTime: olderAt.toISOString() });
+    const sent = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, [old, older]);
     expect(sent.status).toBe(200);
     expect(sent.body.results?.map((r) => r.status)).toEqual(['accepted', 'accepted']);
     await eventually(() => (stockOf(stack, 1, 101).amount === before - 5 ? true : undefined), 'both walk-ins written off', 60_000);
 
-    // The old sale is in its own day's book; the recent one in today's second part (the first is full).
-    const oldDay = oldAt.toISOString().slice(0, 10);
+    // Each sale is in its own day's book; the older one in its day's second part (the first is full).
     expect(await book(oldDay, 0).query(walkInSaleQuery, old.receiptId)).toMatchObject({ receiptId: old.receiptId, amount: 498000, lines: [{ bitrixProductId: '101', quantity: 2 }] });
-    expect(await book(today, 0).query(walkInSaleQuery, recent.receiptId)).toBeUndefined();
-    expect(await book(today, 1).query(walkInSaleQuery, recent.receiptId)).toMatchObject({ receiptId: recent.receiptId, amount: 747000 });
+    expect(await book(olderDay, 0).query(walkInSaleQuery, older.receiptId)).toBeUndefined();
+    expect(await book(olderDay, 1).query(walkInSaleQuery, older.receiptId)).toMatchObject({ receiptId: older.receiptId, amount: 747000 });
     // A book stays open for its day's return period.
     expect((await book(oldDay, 0).describe()).status.name).toBe('RUNNING');
     expect(Date.parse((await book(oldDay, 0).query(walkInSalesBookQuery)).keepUntil)).toBe(Date.parse(`${oldDay}T00:00:00Z`) + 31 * 86_400_000);
 
     // Retention passes: the receipt workflows are gone.
-    for (const sale of [old, recent]) await deleteAsRetentionWould(stack, `terminal-receipt:msk-1:${sale.receiptId}`);
+    for (const sale of [old, older]) await deleteAsRetentionWould(stack, `terminal-receipt:msk-1:${sale.receiptId}`);
 
     const refunds = [
       walkInReceipt('msk-1', [{ productId: '101', quantity: 1, price: 249000 }], { type: 'PAYBACK', baseReceiptId: old.receiptId }),
-      walkInReceipt('msk-1', [{ productId: '101', quantity: 3, price: 249000 }], { type: 'PAYBACK', baseReceiptId: recent.receiptId }),
+      walkInReceipt('msk-1', [{ productId: '101', quantity: 3, price: 249000 }], { type: 'PAYBACK', baseReceiptId: older.receiptId }),
     ];
     const back = await postSignedBatch(stack.apiUrl, stack.middlewareKeys, refunds);
     expect(back.status).toBe(200);
     const [partial, whole] = await Promise.all(refunds.map((r) => refunded(r.receiptId)));
     expect(partial).toMatchObject({ saleReceiptId: old.receiptId, sale: { kind: 'walk-in' }, storeId: 'msk-1', lines: [{ productId: '101', quantity: 1 }] });
     expect(partial.decision).toMatchObject({ wholeSale: false, fullyRefunded: false });
-    expect(whole).toMatchObject({ saleReceiptId: recent.receiptId, sale: { kind: 'walk-in' } });
+    expect(whole).toMatchObject({ saleReceiptId: older.receiptId, sale: { kind: 'walk-in' } });
     expect(whole.decision).toMatchObject({ fullyRefunded: true });
     expect(stockOf(stack, 1, 101).amount).toBe(before - 1);
 
