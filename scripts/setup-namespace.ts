@@ -1,8 +1,9 @@
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { CLUSTER_SPEC } from '../lib/cluster-spec';
 import { loadEnv } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { runMain } from '../lib/main-helpers';
+import { connectClient, temporalTarget } from '../lib/temporal-connection';
 import { prepareNamespace } from '../lib/namespace-admin';
 
 // npm run setup:namespace (docker-compose.yml's temporal-setup service): registers TEMPORAL_NAMESPACE on the
@@ -10,13 +11,14 @@ import { prepareNamespace } from '../lib/namespace-admin';
 const logger = createLogger('setup-namespace');
 runMain(logger, async () => {
   const env = loadEnv();
-  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  // The same connection as the worker and the API: TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_CONFIG_FILE apply.
+  const target = temporalTarget(process.env, { namespace: env.TEMPORAL_NAMESPACE });
   const deadline = Date.now() + 300_000;
   let connection: Connection | undefined;
   // The server may still be starting (compose starts this once its health check passes, a cluster may lag).
   while (!connection) {
     try {
-      connection = await Connection.connect({ address, connectTimeout: 5_000 });
+      connection = await connectClient(target);
     } catch (e) {
       if (Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 2_000));
