@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { CLUSTER_SPEC } from './cluster-spec';
 import { prepareNamespace } from './namespace-admin';
-import { pollUntil } from './poll';
+import { PollAborted, pollUntil } from './poll';
 
 // A real Temporal cluster on this machine (npm run cluster): the Temporal server and its SQL tool built from
 // the Go module, the Web UI server built from its Go module, PostgreSQL from Debian with its own data directory.
@@ -367,7 +367,7 @@ export async function startTemporalServer(log: Log): Promise<boolean> {
 async function waitForFrontend(log: Log, pid: number): Promise<void> {
   const { temporalAddress } = clusterInfo();
   await until('the Temporal frontend', async () => {
-    if (isZombie(pid)) throw new Error(`the server exited; see ${join(RUN, 'temporal.log')}`);
+    if (isZombie(pid)) throw new PollAborted(`the server exited; see ${join(RUN, 'temporal.log')}`);
     const connection = await Connection.connect({ address: temporalAddress, connectTimeout: 2_000 });
     try {
       await connection.workflowService.getSystemInfo({});
